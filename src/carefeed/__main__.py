@@ -1,0 +1,3 @@
+from carefeed.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,221 @@
+"""The records that travel between carefeed's layers.
+
+Named by role, as lemon24/reader does: ``*Data`` is what a feed said (parse output),
+``Feed``/``Entry`` are what the cache holds (with the user's state), ``FetchOutcome`` is
+what one HTTP exchange produced, ``PollEvent`` is what one feed's poll amounted to.
+All are frozen so that a record handed to another layer (or another process) cannot be
+changed behind the back of whoever made it. No I/O here.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+
+def utc_now() -> datetime:
+    """The one clock carefeed reads, so tests and the poller agree on "now"."""
+    return datetime.now(UTC)
+
+
+# --------------------------------------------------------------------------- from a feed
+
+
+@dataclass(frozen=True)
+class FeedData:
+    """What a feed document says about itself; every string already cleaned by text.py."""
+
+    title: str = ""
+    site_url: str | None = None
+    generator: str | None = None  # "WordPress …" lets the comments feature guess /feed/ URLs
+
+
+@dataclass(frozen=True)
+class EntryData:
+    """One post as the feed gave it, cleaned; identity is ``guid`` within its feed."""
+
+    guid: str
+    title: str
+    link: str | None = None
+    author: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    summary: str = ""
+    content: str = ""
+    categories: tuple[str, ...] = ()
+    comments_url: str | None = None  # the page where people comment (RSS <comments>)
+    comments_feed: str | None = None  # wfw:commentRss or Atom link rel="replies"
+    comment_count: int | None = None  # slash:comments or thr:total
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """The result of parsing one document: the feed, its posts, and survivable problems."""
+
+    feed: FeedData
+    entries: tuple[EntryData, ...]
+    warnings: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------- HTTP
+
+
+class FetchStatus(enum.StrEnum):
+    OK = "ok"  # 200 with a body to parse
+    NOT_MODIFIED = "not_modified"  # 304: nothing to parse
+    GONE = "gone"  # 410: stop polling, keep the posts
+    ERROR = "error"  # anything else; ``error`` says what in one line
+
+
+@dataclass(frozen=True)
+class FetchOutcome:
+    """Everything the poller needs from one polite GET, and nothing about parsing."""
+
+    url: str  # the URL asked for
+    status: FetchStatus
+    final_url: str = ""  # where the body came from after redirects
+    http_status: int | None = None
+    body: bytes | None = None
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    permanent_redirect: str | None = None  # set when every hop was 301/308
+    retry_after: float | None = None  # seconds, from Retry-After on 429/503
+    max_age: float | None = None  # seconds, from Cache-Control on a 200/304
+    error: str | None = None  # one clean line, for the user
+
+
+# --------------------------------------------------------------------------- the cache
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A subscription as stored, with its polling state."""
+
+    id: int
+    url: str
+    title: str
+    site_url: str | None
+    tags: tuple[str, ...]
+    added: datetime
+    last_fetch: datetime | None = None
+    last_ok: datetime | None = None
+    error: str | None = None
+    error_count: int = 0
+    next_due: datetime | None = None
+    interval: int = 3600  # seconds
+    gone: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    warning: str | None = None
+    entry_count: int = 0
+    unread_count: int = 0
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.url
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A post as stored: what the feed said plus the reader's own marks."""
+
+    id: int
+    feed_id: int
+    feed_title: str
+    guid: str
+    title: str
+    link: str | None
+    author: str | None
+    published: datetime  # the feed's date, or first-seen time when it gave none
+    updated: datetime | None
+    summary: str
+    content: str
+    categories: tuple[str, ...]
+    comments_url: str | None
+    comments_feed: str | None
+    comment_count: int | None
+    read: bool
+    starred: bool
+    first_seen: datetime
+    dated: bool = True  # False when ``published`` is only the first-seen time
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    """Which posts to list; every field narrows, ``None``/False means "any"."""
+
+    feed: str | None = None  # feed URL, id, or a case-insensitive part of its title
+    tag: str | None = None  # a blog category or a feed tag (OPML folder), case-insensitive
+    unread: bool = False
+    starred: bool = False
+    search: str | None = None  # full text (FTS5) over title, summary, content, categories
+
+
+# --------------------------------------------------------------------------- polling
+
+
+class PollStatus(enum.StrEnum):
+    UPDATED = "ok"  # fetched and parsed; counts say what changed
+    UNCHANGED = "unchanged"  # 200 with the same bytes as last time: not parsed again
+    NOT_MODIFIED = "not_modified"  # 304
+    ERROR = "error"
+    GONE = "gone"
+
+
+@dataclass(frozen=True)
+class PollEvent:
+    """One feed's poll, reported as it finishes (the progress bar and --json lines use it)."""
+
+    feed_id: int
+    url: str
+    title: str
+    status: PollStatus
+    new: int = 0
+    updated: int = 0
+    error: str | None = None
+    warnings: tuple[str, ...] = ()
+    new_url: str | None = None  # the feed moved permanently to this address
+
+
+@dataclass(frozen=True)
+class PollSummary:
+    """The totals a poll ends with."""
+
+    feeds: int = 0
+    ok: int = 0
+    not_modified: int = 0
+    failed: int = 0
+    new: int = 0
+    updated: int = 0
+    failures: tuple[PollEvent, ...] = field(default=())
+
+
+# --------------------------------------------------------------------------- OPML
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A feed named by an OPML outline (or ``carefeed add``): where it is and how it is filed."""
+
+    url: str
+    title: str = ""
+    site_url: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An outline that was not imported, and why, so the user sees every one of them."""
+
+    where: str  # the outline's title or URL, cleaned
+    reason: str
+
+
+@dataclass(frozen=True)
+class OpmlDocument:
+    subscriptions: tuple[Subscription, ...]
+    refused: tuple[Refusal, ...] = ()
+    title: str = ""
