@@ -104,7 +104,7 @@ class Feed:
     error: str | None = None
     error_count: int = 0
     next_due: datetime | None = None
-    interval: int = 3600  # seconds
+    interval: int | None = None  # seconds; None: the global setting
     gone: bool = False
     etag: str | None = None
     last_modified: str | None = None
@@ -219,3 +219,45 @@ class OpmlDocument:
     subscriptions: tuple[Subscription, ...]
     refused: tuple[Refusal, ...] = ()
     title: str = ""
+
+
+# --------------------------------------------------------------------------- update planning
+
+
+@dataclass(frozen=True)
+class EntryState:
+    """What the store knows about a cached post when deciding whether to rewrite it."""
+
+    guid: str
+    hash: str
+    updated: datetime | None
+    hash_changes: int
+
+
+@dataclass(frozen=True)
+class EntryIntent:
+    """A post to insert or rewrite (user state is never part of it)."""
+
+    data: EntryData
+    hash: str
+    is_new: bool
+    hash_changes: int = 0
+
+
+@dataclass(frozen=True)
+class FeedIntent:
+    """Everything one poll writes to a feed's row, success or failure."""
+
+    feed_id: int
+    fetched_at: datetime
+    next_due: datetime | None
+    ok: bool
+    error: str | None = None
+    error_count: int = 0
+    gone: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    feed_data: FeedData | None = None  # None: keep title/site as they are
+    warning: str | None = None
+    new_url: str | None = None

@@ -29,7 +29,7 @@ _ESCAPE_SEQUENCES = re.compile(
 )
 _DROP = dict.fromkeys(
     [
-        *range(0x00, 0x09),
+        *range(0x09),
         0x0B,
         0x0C,
         *range(0x0E, 0x20),
@@ -112,7 +112,9 @@ def safe_url(url: str | None, base: str | None = None) -> str | None:
         return None
     if parts.scheme.lower() not in SAFE_LINK_SCHEMES or not parts.hostname:
         return None
-    cleaned = urlunsplit((parts.scheme.lower(), parts.netloc, parts.path, parts.query, parts.fragment))
+    cleaned = urlunsplit(
+        (parts.scheme.lower(), parts.netloc, parts.path, parts.query, parts.fragment)
+    )
     cleaned = clean_text(cleaned, max_len=4096)
     return cleaned or None
 
@@ -120,12 +122,50 @@ def safe_url(url: str | None, base: str | None = None) -> str | None:
 # --------------------------------------------------------------------------- HTML → text
 
 _SKIP_TAGS = frozenset(
-    {"script", "style", "template", "iframe", "object", "embed", "noscript", "svg", "math",
-     "head", "title", "form", "button", "select", "textarea", "canvas", "audio", "video"}
+    {
+        "script",
+        "style",
+        "template",
+        "iframe",
+        "object",
+        "embed",
+        "noscript",
+        "svg",
+        "math",
+        "head",
+        "title",
+        "form",
+        "button",
+        "select",
+        "textarea",
+        "canvas",
+        "audio",
+        "video",
+    }
 )
 _BLOCK_TAGS = frozenset(
-    {"p", "div", "section", "article", "header", "footer", "aside", "nav", "main", "figure",
-     "figcaption", "table", "tr", "dl", "dt", "dd", "address", "details", "summary", "center"}
+    {
+        "p",
+        "div",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "aside",
+        "nav",
+        "main",
+        "figure",
+        "figcaption",
+        "table",
+        "tr",
+        "dl",
+        "dt",
+        "dd",
+        "address",
+        "details",
+        "summary",
+        "center",
+    }
 )
 _VOID_TAGS = frozenset(
     {"br", "img", "hr", "input", "meta", "link", "area", "base", "col", "source", "track", "wbr"}
@@ -266,8 +306,10 @@ def html_to_text(html: str, base: str | None = None, *, max_len: int = CONTENT_M
     body = "".join(builder.out)
     body = "\n".join(line.rstrip() for line in body.split("\n"))
     if builder.links:
-        body = body.rstrip() + "\n\n" + "\n".join(
-            f"[{n}]: {url}" for n, url in enumerate(builder.links, 1)
+        body = (
+            body.rstrip()
+            + "\n\n"
+            + "\n".join(f"[{n}]: {url}" for n, url in enumerate(builder.links, 1))
         )
     return clean_text(body, single_line=False, max_len=max_len)
 

@@ -53,7 +53,9 @@ def validate_feed_url(url: str) -> str:
     scheme = parts.scheme.lower()
     if scheme not in {"http", "https"}:
         named = clean_text(scheme, max_len=20) or "no scheme"
-        raise InvalidUrlError(f"only http and https feeds are supported (got {named}): {_shown(url)}")
+        raise InvalidUrlError(
+            f"only http and https feeds are supported (got {named}): {_shown(url)}"
+        )
     host = parts.hostname
     if not host:
         raise InvalidUrlError(f"no host in URL: {_shown(url)}")

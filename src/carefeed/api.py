@@ -1,0 +1,237 @@
+"""Carefeed: the one object the command line, the reader and the tests hold.
+
+Thin on purpose: each method delegates to the module that owns the job (opml, store,
+poller, discover), so there is exactly one way to subscribe, poll or list posts, and the
+reader and the CLI cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from carefeed.discover import find_feed_links, looks_like_html
+from carefeed.errors import (
+    CarefeedError,
+    FeedError,
+    InvalidUrlError,
+    OpmlError,
+    PollRunningError,
+)
+from carefeed.fetch import Fetcher
+from carefeed.model import (
+    Entry,
+    EntryFilter,
+    Feed,
+    FetchStatus,
+    PollEvent,
+    PollStatus,
+    Refusal,
+    Subscription,
+    utc_now,
+)
+from carefeed.opml import parse_opml, write_opml
+from carefeed.paths import Paths, resolve_paths
+from carefeed.poller import Poller
+from carefeed.settings import Settings, load_settings
+from carefeed.store import Store
+from carefeed.text import clean_name
+from carefeed.urls import display_url, validate_feed_url
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    added: tuple[Subscription, ...]
+    existing: tuple[Subscription, ...]
+    refused: tuple[Refusal, ...]
+
+
+@dataclass(frozen=True)
+class AddResult:
+    feed: Feed
+    created: bool
+    discovered_from: str | None  # the page address the user gave, when we found the feed there
+    event: PollEvent | None  # the first poll of the new feed
+
+
+class Carefeed:
+    def __init__(self, paths: Paths, settings: Settings, store: Store) -> None:
+        self.paths = paths
+        self.settings = settings
+        self.store = store
+        self._poller: Poller | None = None
+
+    @classmethod
+    def open(cls, home: str | os.PathLike[str] | None = None) -> Carefeed:
+        paths = resolve_paths(home)
+        paths.ensure()
+        settings = load_settings(paths.config_file)
+        return cls(paths, settings, Store.open(paths.database))
+
+    def close(self) -> None:
+        if self._poller is not None:
+            self._poller.close()
+            self._poller = None
+        self.store.close()
+
+    def __enter__(self) -> Carefeed:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- subscriptions
+
+    def import_opml(self, source: Path | bytes) -> ImportReport:
+        if isinstance(source, Path):
+            try:
+                size = source.stat().st_size
+                if size > self.settings.limits.opml_cap:
+                    raise OpmlError(
+                        f"{source.name} is {size // 1048576} MiB; the limit is "
+                        f"{self.settings.limits.opml_cap // 1048576} MiB (setting opml_cap)"
+                    )
+                data = source.read_bytes()
+            except OSError as exc:
+                raise OpmlError(f"cannot read {source}: {exc.strerror}") from None
+        else:
+            data = source
+        document = parse_opml(data)
+        added, existing = self.store.add_feeds(document.subscriptions, utc_now())
+        return ImportReport(tuple(added), tuple(existing), document.refused)
+
+    def export_opml(self) -> bytes:
+        return write_opml(
+            Subscription(url=f.url, title=f.title, site_url=f.site_url, tags=f.tags)
+            for f in self.store.feeds(with_counts=False)
+        )
+
+    async def add_feed(self, url: str, tags: Sequence[str] = ()) -> AddResult:
+        """Subscribe to a feed, or to the feed a web page announces, and poll it once.
+
+        The address is fetched first, as browsers do, so a typo or a page without a feed
+        is refused with the reason instead of becoming a subscription that always fails.
+        """
+        url = validate_feed_url(url)
+        tags = tuple(t for t in (clean_name(t) for t in tags) if t)
+        discovered_from: str | None = None
+        async with Fetcher(self.settings.limits) as fetcher:
+            outcome = await fetcher.fetch(url)
+            if outcome.status is not FetchStatus.OK or outcome.body is None:
+                raise FeedError(f"{display_url(url)}: {outcome.error or 'no response'}")
+            if looks_like_html(outcome.body, outcome.content_type):
+                links = find_feed_links(outcome.body, outcome.final_url or url)
+                if not links:
+                    raise FeedError(f"{display_url(url)} is a web page that names no feed")
+                discovered_from, url = url, validate_feed_url(links[0])
+        existing = {f.url: f for f in self.store.feeds(with_counts=False)}
+        if url in existing:
+            if tags:
+                self.store.add_feed(Subscription(url=url, tags=tags), utc_now())
+            return AddResult(self.store.feed(existing[url].id), False, discovered_from, None)
+        feed_id, _ = self.store.add_feed(Subscription(url=url, tags=tags), utc_now())
+        events = [event async for event in self.poll(feed_ids=[feed_id])]
+        event = events[0] if events else None
+        return AddResult(self.store.feed(feed_id), True, discovered_from, event)
+
+    def remove_feed(self, key: str) -> Feed:
+        feed = self.find_feed(key)
+        self.store.remove_feed(feed.id)
+        return feed
+
+    def find_feed(self, key: str) -> Feed:
+        with suppress(InvalidUrlError):
+            key = validate_feed_url(key) if "://" in key else key
+        return self.store.find_feed(key)
+
+    def feeds(self) -> list[Feed]:
+        return self.store.feeds()
+
+    # ----------------------------------------------------------------- polling
+
+    @contextmanager
+    def _poll_lock(self) -> Iterator[None]:
+        """One poll per cache at a time; flock, so a killed poll frees it at once."""
+        handle = self.paths.poll_lock.open("a+")
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                pid = handle.read().strip()
+                raise PollRunningError(
+                    f"a poll is already running{f' (pid {pid})' if pid.isdigit() else ''}"
+                ) from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
+            yield
+        finally:
+            handle.close()
+
+    async def poll(
+        self,
+        *,
+        due_only: bool = False,
+        force: bool = False,
+        feed_ids: Sequence[int] | None = None,
+    ) -> AsyncIterator[PollEvent]:
+        if self._poller is None:
+            self._poller = Poller(self.store, self.settings)
+        with self._poll_lock():
+            async for event in self._poller.poll(due_only=due_only, force=force, feed_ids=feed_ids):
+                yield event
+
+    def feeds_to_poll(self, *, due_only: bool = False, force: bool = False) -> list[Feed]:
+        return self.store.feeds_to_poll(utc_now(), due_only=due_only, force=force, feed_ids=None)
+
+    def count_deferred(self) -> int:
+        return self.store.count_deferred(utc_now())
+
+    # ----------------------------------------------------------------- reading
+
+    def entries(
+        self,
+        flt: EntryFilter = EntryFilter(),
+        *,
+        limit: int | None = 50,
+        before: tuple[int, int] | None = None,
+    ) -> list[Entry]:
+        return self.store.entries(flt, limit=limit, before=before)
+
+    def count_entries(self, flt: EntryFilter = EntryFilter()) -> int:
+        return self.store.count_entries(flt)
+
+    def entry(self, entry_id: int) -> Entry:
+        return self.store.entry(entry_id)
+
+    def set_read(self, entry_ids: Sequence[int], read: bool = True) -> None:
+        self.store.set_flags(entry_ids, read=read)
+
+    def set_starred(self, entry_ids: Sequence[int], starred: bool = True) -> None:
+        self.store.set_flags(entry_ids, starred=starred)
+
+
+def summarise(events: Sequence[PollEvent]) -> dict[str, int]:
+    """Totals for the end of a poll: what the CLI prints and --json reports."""
+    return {
+        "feeds": len(events),
+        "ok": sum(e.status is PollStatus.UPDATED for e in events),
+        "not_modified": sum(
+            e.status in (PollStatus.NOT_MODIFIED, PollStatus.UNCHANGED) for e in events
+        ),
+        "failed": sum(e.status in (PollStatus.ERROR, PollStatus.GONE) for e in events),
+        "new": sum(e.new for e in events),
+        "updated": sum(e.updated for e in events),
+    }
+
+
+__all__ = ["AddResult", "Carefeed", "CarefeedError", "ImportReport", "summarise"]

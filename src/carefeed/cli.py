@@ -1,0 +1,479 @@
+"""The command line: human text by default, ``--json`` for scripts.
+
+Every string that came from a feed is printed through ``clean_text`` again (the cache holds
+cleaned text already; printing is the last door before the terminal), and JSON is written
+with ``ensure_ascii=True`` so no raw C1 control can reach a terminal that cats it (F17).
+
+Exit codes: 0 done (a poll with failing feeds is still done: the failures are reported);
+1 an error the message explains; 2 bad usage; 75 a poll is already running; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from carefeed import __version__
+from carefeed.api import Carefeed, summarise
+from carefeed.errors import CarefeedError, PollRunningError
+from carefeed.model import Entry, EntryFilter, Feed, PollEvent, PollStatus, utc_now
+from carefeed.text import clean_text
+
+EXIT_ERROR = 1
+EXIT_POLL_RUNNING = 75
+EXIT_INTERRUPTED = 130
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z, the one date format of --json."""
+    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ago(value: datetime | None, now: datetime | None = None) -> str:
+    if value is None:
+        return "never"
+    seconds = int(((now or utc_now()) - value).total_seconds())
+    if seconds < 0:
+        return "in " + ago(now or utc_now(), value)
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return "just now"
+
+
+def line(s: str | None, max_len: int = 500) -> str:
+    return clean_text(s or "", max_len=max_len)
+
+
+def feed_json(feed: Feed) -> dict[str, Any]:
+    return {
+        "id": feed.id,
+        "url": feed.url,
+        "title": feed.title,
+        "site_url": feed.site_url,
+        "tags": list(feed.tags),
+        "entries": feed.entry_count,
+        "unread": feed.unread_count,
+        "last_fetch": iso(feed.last_fetch),
+        "last_ok": iso(feed.last_ok),
+        "next_due": iso(feed.next_due),
+        "error": feed.error,
+        "warning": feed.warning,
+        "gone": feed.gone,
+    }
+
+
+def entry_json(entry: Entry, *, full: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": entry.id,
+        "feed_id": entry.feed_id,
+        "feed": entry.feed_title,
+        "guid": entry.guid,
+        "title": entry.title,
+        "link": entry.link,
+        "author": entry.author,
+        "published": iso(entry.published),
+        "dated": entry.dated,
+        "updated": iso(entry.updated),
+        "categories": list(entry.categories),
+        "comment_count": entry.comment_count,
+        "comments_url": entry.comments_url,
+        "comments_feed": entry.comments_feed,
+        "read": entry.read,
+        "starred": entry.starred,
+        "summary": entry.summary,
+    }
+    if full:
+        data["content"] = entry.content
+        data["first_seen"] = iso(entry.first_seen)
+    return data
+
+
+def event_json(event: PollEvent) -> dict[str, Any]:
+    return {
+        "feed_id": event.feed_id,
+        "url": event.url,
+        "title": event.title,
+        "status": event.status.value,
+        "new": event.new,
+        "updated": event.updated,
+        "error": event.error,
+        "warnings": list(event.warnings),
+        "moved_to": event.new_url,
+    }
+
+
+def dump_json(data: Any, out: TextIO) -> None:
+    json.dump(data, out, ensure_ascii=True, indent=2)
+    out.write("\n")
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_import(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
+    report = app.import_opml(Path(args.file))
+    if args.json:
+        dump_json(
+            {
+                "added": [
+                    {"url": s.url, "title": s.title, "tags": list(s.tags)} for s in report.added
+                ],
+                "existing": [s.url for s in report.existing],
+                "refused": [{"outline": r.where, "reason": r.reason} for r in report.refused],
+            },
+            out,
+        )
+        return 0
+    for sub in report.added:
+        tags = f"  [{', '.join(sub.tags)}]" if sub.tags else ""
+        out.write(f"added     {line(sub.title or sub.url, 80)}{line(tags)}\n")
+    for sub in report.existing:
+        out.write(f"existing  {line(sub.title or sub.url, 80)}\n")
+    for refusal in report.refused:
+        out.write(f"refused   {line(refusal.where, 80)}: {line(refusal.reason)}\n")
+    out.write(
+        f"{len(report.added)} added, {len(report.existing)} already subscribed, "
+        f"{len(report.refused)} refused\n"
+    )
+    return 0
+
+
+def cmd_export(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
+    data = app.export_opml()
+    if args.file and args.file != "-":
+        Path(args.file).write_bytes(data)
+        sys.stderr.write(f"wrote {len(app.feeds())} feeds to {args.file}\n")
+    else:
+        out.write(data.decode("utf-8"))
+    return 0
+
+
+def cmd_add(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
+    result = asyncio.run(app.add_feed(args.url, args.tag or ()))
+    feed = result.feed
+    if args.json:
+        dump_json(
+            {
+                "feed": feed_json(feed),
+                "created": result.created,
+                "discovered_from": result.discovered_from,
+                "poll": event_json(result.event) if result.event else None,
+            },
+            out,
+        )
+        return 0
+    if result.discovered_from:
+        out.write(f"found the feed {line(feed.url)} on {line(result.discovered_from)}\n")
+    if not result.created:
+        out.write(f"already subscribed: {line(feed.display_title)} ({line(feed.url)})\n")
+        return 0
+    out.write(f"subscribed to {line(feed.display_title)} ({line(feed.url)}), id {feed.id}\n")
+    if result.event is not None:
+        out.write(_event_line(result.event) + "\n")
+    return 0
+
+
+def cmd_remove(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
+    feed = app.remove_feed(args.feed)
+    if args.json:
+        dump_json({"removed": feed_json(feed)}, out)
+    else:
+        out.write(f"removed {line(feed.display_title)} ({line(feed.url)}) and its posts\n")
+    return 0
+
+
+def _feed_state(feed: Feed) -> str:
+    if feed.gone:
+        return "gone: " + line(feed.error or "the site removed this feed", 120)
+    if feed.error:
+        return "error: " + line(feed.error, 120)
+    if feed.last_ok is None:
+        return "not polled yet"
+    return f"ok {ago(feed.last_ok)}"
+
+
+def cmd_feeds(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
+    feeds = app.feeds()
+    if args.json:
+        dump_json([feed_json(f) for f in feeds], out)
+        return 0
+    if not feeds:
+        out.write("no subscriptions yet: try `carefeed import feeds.opml`\n")
+        return 0
+    for f in feeds:
+        tags = f"  [{', '.join(f.tags)}]" if f.tags else ""
+        out.write(
+            f"{f.id:>4}  {line(f.display_title, 50):<50}  {f.unread_count:>4}/{f.entry_count:<5}"
+            f"  {_feed_state(f)}{line(tags, 80)}\n"
+        )
+    return 0
+
+
+def _event_line(event: PollEvent) -> str:
+    title = line(event.title, 60)
+    if event.status is PollStatus.UPDATED:
+        text = f"ok        {title}: {event.new} new, {event.updated} updated"
+    elif event.status in (PollStatus.NOT_MODIFIED, PollStatus.UNCHANGED):
+        text = f"unchanged {title}"
+    elif event.status is PollStatus.GONE:
+        text = f"gone      {title}: {line(event.error, 160)}"
+    else:
+        text = f"failed    {title}: {line(event.error, 160)}"
+    if event.new_url:
+        text += f" (moved to {line(event.new_url)})"
+    return text
+
+
+class Progress:
+    """A one-line progress bar on a terminal; one line per feed elsewhere (logs, cron)."""
+
+    def __init__(self, total: int, stream: TextIO, out: TextIO) -> None:
+        self.total = total
+        self.done = 0
+        self.stream = stream
+        self.out = out
+        self.tty = stream.isatty()
+
+    def step(self, event: PollEvent) -> None:
+        self.done += 1
+        if not self.tty:
+            self.out.write(_event_line(event) + "\n")
+            self.out.flush()
+            return
+        width = 30
+        filled = width * self.done // max(1, self.total)
+        label = line(event.title, 40)
+        self.stream.write(
+            f"\r\x1b[2K[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}  {label}"
+        )
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.tty and self.done:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()
+
+
+async def _run_poll(
+    app: Carefeed, args: argparse.Namespace, progress: Progress | None
+) -> list[PollEvent]:
+    events: list[PollEvent] = []
+    async for event in app.poll(due_only=args.due, force=args.force):
+        events.append(event)
+        if progress is not None:
+            progress.step(event)
+    return events
+
+
+def cmd_poll(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
+    total = len(app.feeds_to_poll(due_only=args.due, force=args.force))
+    deferred = app.count_deferred() if not args.force else 0
+    progress = None if args.json else Progress(total, sys.stderr, out)
+    try:
+        events = asyncio.run(_run_poll(app, args, progress))
+    finally:
+        if progress is not None:
+            progress.finish()
+    totals = summarise(events)
+    if args.json:
+        dump_json(
+            {"feeds": [event_json(e) for e in events], "summary": totals, "deferred": deferred}, out
+        )
+        return 0
+    failures = [e for e in events if e.status in (PollStatus.ERROR, PollStatus.GONE)]
+    if progress is not None and progress.tty:
+        for event in failures:
+            out.write(_event_line(event) + "\n")
+    out.write(
+        f"{totals['feeds']} feeds: {totals['ok']} ok, {totals['not_modified']} not modified, "
+        f"{totals['failed']} failed; {totals['new']} new posts, {totals['updated']} updated\n"
+    )
+    if deferred:
+        out.write(f"{deferred} feeds deferred (gone or backing off); `--force` polls them too\n")
+    return 0
+
+
+def _filter(args: argparse.Namespace) -> EntryFilter:
+    return EntryFilter(
+        feed=args.feed, tag=args.tag, unread=args.unread, starred=args.starred, search=args.search
+    )
+
+
+def cmd_entries(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
+    entries = app.entries(_filter(args), limit=args.limit)
+    if args.json:
+        dump_json([entry_json(e) for e in entries], out)
+        return 0
+    for e in entries:
+        mark = ("●" if not e.read else " ") + ("★" if e.starred else " ")
+        cats = f"  [{', '.join(e.categories)}]" if e.categories else ""
+        comments = f"  {e.comment_count} comments" if e.comment_count else ""
+        out.write(
+            f"{e.id:>6} {mark} {e.published:%Y-%m-%d}  {line(e.feed_title, 24):<24}  "
+            f"{line(e.title, 100)}{line(cats, 80)}{comments}\n"
+        )
+    if not entries:
+        out.write("no posts match\n")
+    return 0
+
+
+def cmd_show(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
+    entry = app.entry(args.id)
+    if args.json:
+        dump_json(entry_json(entry, full=True), out)
+        return 0
+    body = entry.content or entry.summary
+    rows = [
+        line(entry.title),
+        f"{line(entry.feed_title)} · {entry.published:%Y-%m-%d %H:%M} UTC"
+        + (f" · {line(entry.author)}" if entry.author else ""),
+    ]
+    if entry.link:
+        rows.append(f"link: {line(entry.link, 2048)}")
+    if entry.categories:
+        rows.append("categories: " + ", ".join(line(c, 200) for c in entry.categories))
+    if entry.comment_count is not None or entry.comments_feed:
+        count = entry.comment_count if entry.comment_count is not None else "?"
+        where = entry.comments_url or entry.comments_feed or ""
+        rows.append(f"comments: {count}" + (f" ({line(where, 2048)})" if where else ""))
+    out.write("\n".join(rows) + "\n\n" + clean_text(body, single_line=False, max_len=10**7) + "\n")
+    if args.mark_read:
+        app.set_read([entry.id])
+    return 0
+
+
+def cmd_mark(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
+    ids = args.ids
+    for entry_id in ids:
+        app.entry(entry_id)  # a clear error for an unknown id
+    if args.read or args.unread:
+        app.set_read(ids, read=bool(args.read))
+    if args.star or args.unstar:
+        app.set_starred(ids, starred=bool(args.star))
+    if not args.json:
+        out.write(f"marked {len(ids)} post{'s' if len(ids) != 1 else ''}\n")
+    else:
+        dump_json([entry_json(app.entry(i)) for i in ids], out)
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="carefeed",
+        description="A terminal reader for social care news. Without a command, opens the reader.",
+    )
+    parser.add_argument("--version", action="version", version=f"carefeed {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: a subcommand's --home must not reset the one given before the subcommand
+    common.add_argument(
+        "--home",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="keep all data and config in DIR (or set CAREFEED_HOME)",
+    )
+    parser.add_argument("--home", metavar="DIR", help="keep all data and config in DIR")
+    jsonflag = argparse.ArgumentParser(add_help=False)
+    jsonflag.add_argument("--json", action="store_true", help="print JSON for scripts")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "import", parents=[common, jsonflag], help="subscribe to the feeds of an OPML file"
+    )
+    p.add_argument("file", help="an OPML file, e.g. feeds.opml")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", parents=[common], help="write your subscriptions as OPML 2.0")
+    p.add_argument("file", nargs="?", help="output file (default: standard output)")
+    p.set_defaults(func=cmd_export, json=False)
+
+    p = sub.add_parser(
+        "add", parents=[common, jsonflag], help="subscribe to a feed or a blog's page"
+    )
+    p.add_argument("url", help="a feed address, or a web page that links to its feed")
+    p.add_argument("--tag", action="append", help="file the feed under TAG (repeatable)")
+    p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser("remove", parents=[common, jsonflag], help="unsubscribe (posts are deleted)")
+    p.add_argument("feed", metavar="URL", help="the feed's URL (or id, or part of its title)")
+    p.set_defaults(func=cmd_remove)
+
+    p = sub.add_parser(
+        "feeds", parents=[common, jsonflag], help="list subscriptions and their state"
+    )
+    p.set_defaults(func=cmd_feeds)
+
+    p = sub.add_parser("poll", parents=[common, jsonflag], help="fetch new posts")
+    p.add_argument("--due", action="store_true", help="only feeds whose interval has passed")
+    p.add_argument("--force", action="store_true", help="also feeds that are backing off")
+    p.set_defaults(func=cmd_poll)
+
+    p = sub.add_parser("entries", parents=[common, jsonflag], help="list posts, newest first")
+    p.add_argument("--tag", help="a blog category or a feed tag (case-insensitive)")
+    p.add_argument("--feed", help="a feed id, URL or part of its title")
+    p.add_argument("--unread", action="store_true", help="only unread posts")
+    p.add_argument("--starred", action="store_true", help="only starred posts")
+    p.add_argument("--search", metavar="Q", help='full-text search (words, "phrases")')
+    p.add_argument("--limit", type=int, default=50, metavar="N", help="at most N posts (50)")
+    p.set_defaults(func=cmd_entries)
+
+    p = sub.add_parser("show", parents=[common, jsonflag], help="print one post in full")
+    p.add_argument("id", type=int)
+    p.add_argument("--mark-read", action="store_true", help="mark the post read")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("mark", parents=[common, jsonflag], help="mark posts read/unread/starred")
+    p.add_argument("ids", type=int, nargs="+", metavar="ID")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--read", action="store_true")
+    group.add_argument("--unread", action="store_true")
+    group2 = p.add_mutually_exclusive_group()
+    group2.add_argument("--star", action="store_true")
+    group2.add_argument("--unstar", action="store_true")
+    p.set_defaults(func=cmd_mark)
+    return parser
+
+
+def _open_reader(home: str | None) -> int:
+    try:
+        from carefeed.tui.app import run_reader  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        sys.stderr.write(
+            "the reader is not part of this build yet; see `carefeed --help` for the commands\n"
+        )
+        return EXIT_ERROR
+    return int(run_reader(home))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        return _open_reader(args.home)
+    out = sys.stdout
+    try:
+        with Carefeed.open(args.home) as app:
+            return int(args.func(app, args, out))
+    except PollRunningError as exc:
+        sys.stderr.write(f"carefeed: {line(str(exc))}\n")
+        return EXIT_POLL_RUNNING
+    except CarefeedError as exc:
+        sys.stderr.write(f"carefeed: {line(str(exc), 400)}\n")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        sys.stderr.write("carefeed: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `carefeed entries | head`
+        return 0

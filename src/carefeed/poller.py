@@ -1,0 +1,273 @@
+"""One poll: due feeds → fetch (bounded asyncio) → parse (process pool) → decide → store.
+
+Why the pieces sit where they do:
+
+* Fetching is I/O: many feeds at once on one event loop, bounded globally and per host
+  (inside :class:`~carefeed.fetch.Fetcher`).
+* Parsing is CPU and is where hostile documents bite (quadratic entities, ReDoS in
+  feedparser, HOSTILE.md F8/F9): it runs in separate processes with an address-space cap
+  and a wall-clock deadline; a parser that overruns is killed and its pool replaced.
+* Writing is done here, by the one task that consumes results, one transaction per feed,
+  so the cache never sees two writers from the same poll and a kill leaves whole feeds.
+* A body whose bytes hash to what we parsed last time is not parsed again.
+
+Nothing here raises for one feed: every problem becomes a :class:`PollEvent` with an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import multiprocessing
+import random
+import resource
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import suppress
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from carefeed.decide import next_poll_after_error, next_poll_after_success, plan_entries
+from carefeed.errors import CarefeedError, FeedNotFoundError
+from carefeed.fetch import Fetcher
+from carefeed.model import (
+    Feed,
+    FeedIntent,
+    FetchOutcome,
+    FetchStatus,
+    ParsedFeed,
+    PollEvent,
+    PollStatus,
+    utc_now,
+)
+from carefeed.parse import parse_feed
+from carefeed.settings import Settings
+from carefeed.store import Store
+from carefeed.text import one_line_error
+from carefeed.urls import validate_feed_url
+
+
+def _limit_parser_memory(max_bytes: int) -> None:
+    """Runs in each parser process: a runaway document hits MemoryError, not the machine."""
+    with suppress(ValueError, OSError):  # a platform without RLIMIT_AS runs uncapped
+        resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))
+
+
+class ParserPool:
+    """Parser processes with a deadline per document.
+
+    ProcessPoolExecutor cannot cancel a running task, so when one overruns we kill the
+    whole pool's processes and start a new pool; documents that were parsing beside it are
+    retried once in the new pool.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._limits = settings.limits
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _get(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["carefeed.parse"])
+            self._pool = ProcessPoolExecutor(
+                max_workers=self._limits.parse_workers,
+                mp_context=context,
+                initializer=_limit_parser_memory,
+                initargs=(self._limits.parse_memory,),
+            )
+        return self._pool
+
+    def _kill(self, pool: ProcessPoolExecutor) -> None:
+        if self._pool is pool:
+            self._pool = None
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    async def parse(self, body: bytes, url: str, content_type: str | None) -> ParsedFeed:
+        loop = asyncio.get_running_loop()
+        for attempt in range(2):
+            pool = self._get()
+            future = loop.run_in_executor(
+                pool, parse_feed, body, url, content_type, self._limits.max_entries
+            )
+            try:
+                return await asyncio.wait_for(future, self._limits.parse_timeout)
+            except TimeoutError:
+                self._kill(pool)
+                raise CarefeedError(
+                    f"took too long to parse (over {self._limits.parse_timeout:g} s)"
+                ) from None
+            except BrokenProcessPool:
+                self._kill(pool)
+                if attempt:
+                    raise CarefeedError("the parser process died (out of memory?)") from None
+            except MemoryError:
+                raise CarefeedError("too large to parse within the memory limit") from None
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    feed: Feed
+    outcome: FetchOutcome
+    parsed: ParsedFeed | None = None
+    parse_error: str | None = None
+    body_hash: str | None = None
+    unchanged: bool = False
+
+
+class Poller:
+    """Polls feeds of one store; reuse one instance for a session (the parser pool stays)."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self.parsers = ParserPool(settings)
+
+    def close(self) -> None:
+        self.parsers.close()
+
+    async def _fetch_and_parse(self, fetcher: Fetcher, feed: Feed) -> _Fetched:
+        outcome = await fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        if outcome.status is not FetchStatus.OK or outcome.body is None:
+            return _Fetched(feed, outcome)
+        body_hash = hashlib.sha256(outcome.body).hexdigest()
+        if body_hash == feed.body_hash and feed.error is None:
+            return _Fetched(feed, outcome, body_hash=body_hash, unchanged=True)
+        try:
+            parsed = await self.parsers.parse(
+                outcome.body, outcome.final_url or feed.url, outcome.content_type
+            )
+        except CarefeedError as exc:
+            return _Fetched(feed, outcome, parse_error=one_line_error(str(exc)))
+        return _Fetched(feed, outcome, parsed=parsed, body_hash=body_hash)
+
+    async def poll(
+        self,
+        *,
+        due_only: bool = False,
+        force: bool = False,
+        feed_ids: Sequence[int] | None = None,
+        now: datetime | None = None,
+    ) -> AsyncIterator[PollEvent]:
+        """Yield one event per feed, in the order they finish."""
+        now = now or utc_now()
+        feeds = self.store.feeds_to_poll(now, due_only=due_only, force=force, feed_ids=feed_ids)
+        if not feeds:
+            return
+        async with Fetcher(self.settings.limits) as fetcher:
+            tasks = [asyncio.create_task(self._fetch_and_parse(fetcher, f)) for f in feeds]
+            try:
+                for next_done in asyncio.as_completed(tasks):
+                    result = await next_done
+                    event = self._store_result(result)
+                    if event is not None:
+                        yield event
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _store_result(self, result: _Fetched) -> PollEvent | None:
+        """Turn one feed's fetch/parse into writes; None when the feed vanished meanwhile."""
+        feed, outcome = result.feed, result.outcome
+        now = utc_now()
+        interval = feed.interval or self.settings.interval
+        event = PollEvent(
+            feed_id=feed.id, url=feed.url, title=feed.display_title, status=PollStatus.ERROR
+        )
+        failed = outcome.status in (FetchStatus.ERROR, FetchStatus.GONE)
+        error = (outcome.error if failed else None) or result.parse_error
+        try:
+            if outcome.status is FetchStatus.GONE:
+                self.store.apply_update(
+                    FeedIntent(
+                        feed_id=feed.id,
+                        fetched_at=now,
+                        next_due=None,
+                        ok=False,
+                        error=error,
+                        error_count=feed.error_count + 1,
+                        gone=True,
+                    ),
+                    (),
+                )
+                return replace(event, status=PollStatus.GONE, error=error)
+            if error is not None:
+                errors = feed.error_count + 1
+                next_due = next_poll_after_error(
+                    now,
+                    interval=interval,
+                    error_count=errors,
+                    retry_after=outcome.retry_after,
+                    max_backoff=self.settings.max_backoff,
+                    max_defer=self.settings.max_defer,
+                    jitter=random.uniform(0.75, 1.25),
+                )
+                self.store.apply_update(
+                    FeedIntent(
+                        feed_id=feed.id,
+                        fetched_at=now,
+                        next_due=next_due,
+                        ok=False,
+                        error=error,
+                        error_count=errors,
+                    ),
+                    (),
+                )
+                return replace(event, error=error)
+            new_url = self._moved_to(outcome)
+            ok = FeedIntent(
+                feed_id=feed.id,
+                fetched_at=now,
+                ok=True,
+                next_due=next_poll_after_success(
+                    now,
+                    interval=interval,
+                    max_age=outcome.max_age,
+                    max_defer=self.settings.max_defer,
+                ),
+                etag=outcome.etag,
+                last_modified=outcome.last_modified,
+                body_hash=result.body_hash,
+                new_url=new_url,
+            )
+            parsed = result.parsed
+            if parsed is None:  # 304, or the same bytes as last time
+                self.store.apply_update(ok, ())
+                status = PollStatus.UNCHANGED if result.unchanged else PollStatus.NOT_MODIFIED
+                return replace(event, status=status, new_url=new_url)
+            warning = one_line_error("; ".join(parsed.warnings)) if parsed.warnings else None
+            counts = self.store.apply_update(
+                replace(ok, feed_data=parsed.feed, warning=warning),
+                plan_entries(self.store.entry_states(feed.id), parsed.entries),
+                [e.guid for e in parsed.entries],
+            )
+        except FeedNotFoundError:
+            return None
+        return replace(
+            event,
+            title=feed.title or parsed.feed.title or feed.url,
+            status=PollStatus.UPDATED,
+            new=counts.new,
+            updated=counts.updated,
+            warnings=parsed.warnings,
+            new_url=new_url,
+        )
+
+    @staticmethod
+    def _moved_to(outcome: FetchOutcome) -> str | None:
+        if not outcome.permanent_redirect:
+            return None
+        try:
+            new_url = validate_feed_url(outcome.permanent_redirect)
+        except CarefeedError:
+            return None
+        return new_url if new_url != outcome.url else None

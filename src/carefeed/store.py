@@ -1,0 +1,707 @@
+"""The cache: one SQLite file that the poller writes and the readers read, at the same time.
+
+Why it is built this way:
+
+* WAL mode, ``busy_timeout`` and ``BEGIN IMMEDIATE`` for every write, so the reader (TUI)
+  and ``carefeed poll`` in another process both make progress; writes are short (one feed
+  per transaction) so nobody waits long.
+* One transaction per polled feed (posts + full-text index + feed row): a poll killed at
+  any instant leaves either the old state or the new one for each feed, never half.
+* The schema carries ``application_id`` and ``user_version``: a file that is not ours, or a
+  newer carefeed's, is refused untouched rather than "migrated".
+* Read/starred are columns the poller never names in an update, so they survive every
+  rewrite of a post.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from carefeed.errors import (
+    CorruptCacheError,
+    EntryNotFoundError,
+    FeedNotFoundError,
+    SchemaVersionError,
+    StoreError,
+)
+from carefeed.model import (
+    Entry,
+    EntryFilter,
+    EntryIntent,
+    EntryState,
+    Feed,
+    FeedIntent,
+    Subscription,
+)
+
+APPLICATION_ID = 0x43524644  # "CRFD"
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def to_ts(value: datetime | None) -> int | None:
+    return None if value is None else int(value.timestamp())
+
+
+def from_ts(value: int | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+# --------------------------------------------------------------------------- schema
+
+_V1 = """
+CREATE TABLE feeds (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL DEFAULT '',       -- what the feed calls itself
+    user_title TEXT,                      -- what the OPML / the user called it (wins)
+    site_url TEXT,
+    generator TEXT,
+    added INTEGER NOT NULL,
+    etag TEXT,
+    last_modified TEXT,
+    body_hash TEXT,
+    last_fetch INTEGER,
+    last_ok INTEGER,
+    error TEXT,
+    warning TEXT,
+    error_count INTEGER NOT NULL DEFAULT 0,
+    next_due INTEGER,
+    interval INTEGER,
+    gone INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE feed_tags (
+    feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+    tag TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (feed_id, tag)
+) WITHOUT ROWID;
+CREATE INDEX feed_tags_by_tag ON feed_tags(tag COLLATE NOCASE);
+CREATE TABLE entries (
+    id INTEGER PRIMARY KEY,
+    feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+    guid TEXT NOT NULL,
+    link TEXT,
+    title TEXT NOT NULL,
+    author TEXT,
+    published INTEGER NOT NULL,
+    dated INTEGER NOT NULL,
+    updated INTEGER,
+    sort_time INTEGER NOT NULL,           -- published, but never later than first seen
+    summary TEXT NOT NULL,
+    content TEXT NOT NULL,
+    categories TEXT NOT NULL,             -- JSON array, as the blog wrote them, in order
+    comments_url TEXT,
+    comments_feed TEXT,
+    comment_count INTEGER,
+    hash TEXT NOT NULL,
+    hash_changes INTEGER NOT NULL DEFAULT 0,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    read INTEGER NOT NULL DEFAULT 0,
+    starred INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (feed_id, guid)
+);
+CREATE INDEX entries_by_time ON entries(sort_time DESC, id DESC);
+CREATE INDEX entries_by_feed_time ON entries(feed_id, sort_time DESC, id DESC);
+CREATE INDEX entries_unread ON entries(read, sort_time DESC, id DESC);
+CREATE TABLE entry_categories (
+    entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+    name TEXT NOT NULL COLLATE NOCASE,
+    PRIMARY KEY (entry_id, name)
+) WITHOUT ROWID;
+CREATE INDEX entry_categories_by_name ON entry_categories(name);
+CREATE VIRTUAL TABLE entries_fts USING fts5(
+    title, summary, content, categories,
+    content='entries', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER entries_fts_insert AFTER INSERT ON entries BEGIN
+    INSERT INTO entries_fts(rowid, title, summary, content, categories)
+    VALUES (new.id, new.title, new.summary, new.content, new.categories);
+END;
+CREATE TRIGGER entries_fts_delete AFTER DELETE ON entries BEGIN
+    INSERT INTO entries_fts(entries_fts, rowid, title, summary, content, categories)
+    VALUES ('delete', old.id, old.title, old.summary, old.content, old.categories);
+END;
+CREATE TRIGGER entries_fts_update AFTER UPDATE OF title, summary, content, categories ON entries
+BEGIN
+    INSERT INTO entries_fts(entries_fts, rowid, title, summary, content, categories)
+    VALUES ('delete', old.id, old.title, old.summary, old.content, old.categories);
+    INSERT INTO entries_fts(rowid, title, summary, content, categories)
+    VALUES (new.id, new.title, new.summary, new.content, new.categories);
+END;
+"""
+
+
+def _split_statements(script: str) -> Iterator[str]:
+    """executescript() commits first; inside our migration transaction we feed statements
+    one by one instead, using sqlite3.complete_statement to find their ends."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                yield buffer
+            buffer = ""
+
+
+def _run_script(db: sqlite3.Connection, script: str) -> None:
+    for statement in _split_statements(script):
+        db.execute(statement)
+
+
+# Each step takes the schema from version i to i+1, inside the same transaction as the
+# user_version bump, so a failed migration leaves the file exactly as it was.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    lambda db: _run_script(db, _V1),
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class UpdateCounts:
+    new: int
+    updated: int
+
+
+def _like_escape(s: str) -> str:
+    return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def fts_query(text: str) -> str:
+    """A user's search words as an FTS5 query: every word must appear (prefix match on
+    each), quotes keep phrases; FTS5 syntax characters in the input are never operators."""
+    terms: list[str] = []
+    phrase: list[str] = []
+    in_quote = False
+    for chunk in text.replace("\u201c", '"').replace("\u201d", '"').split('"'):
+        words = [w for w in "".join(c if c.isalnum() else " " for c in chunk).split() if w]
+        if in_quote and words:
+            phrase.append('"' + " ".join(words) + '"')
+        else:
+            terms.extend('"' + w + '"*' for w in words)
+        in_quote = not in_quote
+    return " ".join(terms + phrase)
+
+
+class Store:
+    """The cache file. One instance per thread; open with :meth:`open`."""
+
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+        self._db = db
+        self.path = path
+
+    # ----------------------------------------------------------------- opening
+
+    @classmethod
+    def open(cls, path: Path, *, timeout: float = 5.0) -> Store:
+        """Open or create the cache; refuse a damaged, foreign or newer file untouched."""
+        path = Path(path)
+        if path.exists() and path.stat().st_size > 0:
+            with path.open("rb") as fh:
+                if fh.read(16) != SQLITE_HEADER:
+                    raise CorruptCacheError(_damaged(path))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open {path}: {exc}") from None
+        try:
+            store = cls(db, path)
+            store._configure(timeout)
+            store._migrate()
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreError(f"{path} is busy: another carefeed is upgrading it") from None
+            raise CorruptCacheError(_damaged(path)) from None
+        except BaseException:
+            db.close()
+            raise
+        return store
+
+    def _configure(self, timeout: float) -> None:
+        db = self._db
+        db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        db.execute("PRAGMA foreign_keys = ON")
+        if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+
+    def _migrate(self) -> None:
+        db = self._db
+        app_id = db.execute("PRAGMA application_id").fetchone()[0]
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        has_tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0
+        if app_id != APPLICATION_ID and (has_tables or app_id != 0):
+            raise SchemaVersionError(
+                f"{self.path} belongs to another program, not carefeed: "
+                "choose another --home or move it away"
+            )
+        if version > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"{self.path} was written by a newer carefeed (schema {version}, this one "
+                f"knows {SCHEMA_VERSION}): upgrade carefeed"
+            )
+        if version == SCHEMA_VERSION:
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]  # re-read under lock
+            for step in MIGRATIONS[version:]:
+                step(db)
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction; taken IMMEDIATE so it waits for the lock up front
+        instead of failing with "database is locked" halfway through."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    # ----------------------------------------------------------------- feeds
+
+    def add_feed(self, sub: Subscription, now: datetime) -> tuple[int, bool]:
+        """Subscribe; return (feed id, created). An existing feed gains the new tags."""
+        with self._write() as db:
+            row = db.execute("SELECT id FROM feeds WHERE url = ?", (sub.url,)).fetchone()
+            created = row is None
+            if created:
+                cur = db.execute(
+                    "INSERT INTO feeds (url, user_title, site_url, added) VALUES (?, ?, ?, ?)",
+                    (sub.url, sub.title or None, sub.site_url, to_ts(now)),
+                )
+                feed_id = int(cur.lastrowid or 0)
+            else:
+                feed_id = int(row[0])
+            self._add_tags(db, feed_id, sub.tags)
+        return feed_id, created
+
+    def add_feeds(
+        self, subs: Sequence[Subscription], now: datetime
+    ) -> tuple[list[Subscription], list[Subscription]]:
+        """Subscribe to many in one transaction (OPML import); return (added, existing)."""
+        added: list[Subscription] = []
+        existing: list[Subscription] = []
+        with self._write() as db:
+            for sub in subs:
+                row = db.execute("SELECT id FROM feeds WHERE url = ?", (sub.url,)).fetchone()
+                if row is None:
+                    cur = db.execute(
+                        "INSERT INTO feeds (url, user_title, site_url, added) VALUES (?,?,?,?)",
+                        (sub.url, sub.title or None, sub.site_url, to_ts(now)),
+                    )
+                    feed_id = int(cur.lastrowid or 0)
+                    added.append(sub)
+                else:
+                    feed_id = int(row[0])
+                    existing.append(sub)
+                self._add_tags(db, feed_id, sub.tags)
+        return added, existing
+
+    @staticmethod
+    def _add_tags(db: sqlite3.Connection, feed_id: int, tags: Iterable[str]) -> None:
+        start = db.execute(
+            "SELECT coalesce(max(position), -1) + 1 FROM feed_tags WHERE feed_id = ?", (feed_id,)
+        ).fetchone()[0]
+        for offset, tag in enumerate(t for t in tags if t):
+            db.execute(
+                "INSERT OR IGNORE INTO feed_tags (feed_id, tag, position) VALUES (?, ?, ?)",
+                (feed_id, tag, start + offset),
+            )
+
+    def remove_feed(self, feed_id: int) -> None:
+        with self._write() as db:
+            if db.execute("DELETE FROM feeds WHERE id = ?", (feed_id,)).rowcount == 0:
+                raise FeedNotFoundError(f"no feed with id {feed_id}")
+
+    _FEED_COLUMNS = """
+        f.id, f.url, coalesce(f.user_title, f.title), f.site_url, f.added, f.last_fetch,
+        f.last_ok, f.error, f.error_count, f.next_due, f.interval, f.gone, f.etag,
+        f.last_modified, f.body_hash, f.warning,
+        (SELECT group_concat(tag, char(31)) FROM
+            (SELECT tag FROM feed_tags t WHERE t.feed_id = f.id ORDER BY position))
+    """
+
+    def _feed_from_row(self, row: Sequence[Any], counts: tuple[int, int] = (0, 0)) -> Feed:
+        return Feed(
+            id=row[0],
+            url=row[1],
+            title=row[2] or "",
+            site_url=row[3],
+            added=from_ts(row[4]) or datetime.fromtimestamp(0, UTC),
+            last_fetch=from_ts(row[5]),
+            last_ok=from_ts(row[6]),
+            error=row[7],
+            error_count=row[8],
+            next_due=from_ts(row[9]),
+            interval=row[10],
+            gone=bool(row[11]),
+            etag=row[12],
+            last_modified=row[13],
+            body_hash=row[14],
+            warning=row[15],
+            tags=tuple(row[16].split("\x1f")) if row[16] else (),
+            entry_count=counts[0],
+            unread_count=counts[1],
+        )
+
+    def feeds(self, *, with_counts: bool = True) -> list[Feed]:
+        counts: dict[int, tuple[int, int]] = {}
+        if with_counts:
+            for feed_id, total, unread in self._db.execute(
+                "SELECT feed_id, count(*), sum(read = 0) FROM entries GROUP BY feed_id"
+            ):
+                counts[feed_id] = (total, unread or 0)
+        rows = self._db.execute(
+            f"SELECT {self._FEED_COLUMNS} FROM feeds f ORDER BY "
+            "lower(coalesce(f.user_title, nullif(f.title, ''), f.url)), f.id"
+        ).fetchall()
+        return [self._feed_from_row(r, counts.get(r[0], (0, 0))) for r in rows]
+
+    def feed(self, feed_id: int) -> Feed:
+        row = self._db.execute(
+            f"SELECT {self._FEED_COLUMNS} FROM feeds f WHERE f.id = ?", (feed_id,)
+        ).fetchone()
+        if row is None:
+            raise FeedNotFoundError(f"no feed with id {feed_id}")
+        return self._feed_from_row(row)
+
+    def find_feed(self, key: str) -> Feed:
+        """A feed by id, exact URL, or a unique case-insensitive part of its title/URL."""
+        if key.isdigit():
+            return self.feed(int(key))
+        row = self._db.execute("SELECT id FROM feeds WHERE url = ?", (key,)).fetchone()
+        if row:
+            return self.feed(row[0])
+        pattern = f"%{_like_escape(key)}%"
+        rows = self._db.execute(
+            "SELECT id FROM feeds WHERE coalesce(user_title, title) LIKE ? ESCAPE '\\' "
+            "OR url LIKE ? ESCAPE '\\'",
+            (pattern, pattern),
+        ).fetchall()
+        if len(rows) == 1:
+            return self.feed(rows[0][0])
+        if not rows:
+            raise FeedNotFoundError("no feed matches that id, URL or title")
+        raise FeedNotFoundError(f"{len(rows)} feeds match; give more of the title, or the id")
+
+    def feeds_to_poll(
+        self, now: datetime, *, due_only: bool, force: bool, feed_ids: Sequence[int] | None
+    ) -> list[Feed]:
+        """Feeds a poll should fetch: never gone ones; unless forced, not those deferred by
+        back-off or Retry-After; with ``due_only``, only those whose own time has come."""
+        clauses = ["f.gone = 0"]
+        params: list[Any] = []
+        if feed_ids is not None:
+            clauses.append(f"f.id IN ({','.join('?' * len(feed_ids))})")
+            params.extend(feed_ids)
+        elif not force:
+            if due_only:
+                clauses.append("(f.next_due IS NULL OR f.next_due <= ?)")
+            else:
+                clauses.append("(f.error_count = 0 OR f.next_due IS NULL OR f.next_due <= ?)")
+            params.append(to_ts(now))
+        rows = self._db.execute(
+            f"SELECT {self._FEED_COLUMNS} FROM feeds f WHERE {' AND '.join(clauses)} ORDER BY f.id",
+            params,
+        ).fetchall()
+        return [self._feed_from_row(r) for r in rows]
+
+    def count_deferred(self, now: datetime) -> int:
+        return int(
+            self._db.execute(
+                "SELECT count(*) FROM feeds WHERE gone = 1 OR (error_count > 0 AND next_due > ?)",
+                (to_ts(now),),
+            ).fetchone()[0]
+        )
+
+    def set_feed_gone(self, feed_id: int, gone: bool) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE feeds SET gone = ?, error_count = 0, next_due = NULL WHERE id = ?",
+                (int(gone), feed_id),
+            )
+
+    # ----------------------------------------------------------------- polling writes
+
+    def entry_states(self, feed_id: int) -> dict[str, EntryState]:
+        return {
+            guid: EntryState(guid=guid, hash=h, updated=from_ts(upd), hash_changes=changes)
+            for guid, h, upd, changes in self._db.execute(
+                "SELECT guid, hash, updated, hash_changes FROM entries WHERE feed_id = ?",
+                (feed_id,),
+            )
+        }
+
+    def apply_update(
+        self,
+        feed: FeedIntent,
+        entries: Sequence[EntryIntent],
+        seen_guids: Sequence[str] = (),
+    ) -> UpdateCounts:
+        """Write one feed's poll: posts, search index and feed row, all or nothing.
+
+        Insert-or-update is decided again here (ON CONFLICT) because another process may
+        have written the same post since the decision was made.
+        """
+        now = to_ts(feed.fetched_at)
+        new = updated = 0
+        with self._write() as db:
+            if db.execute("SELECT 1 FROM feeds WHERE id = ?", (feed.feed_id,)).fetchone() is None:
+                raise FeedNotFoundError("feed removed during the poll")
+            for intent in entries:
+                if self._upsert_entry(db, feed.feed_id, intent, now or 0):
+                    new += 1
+                else:
+                    updated += 1
+            if seen_guids:
+                db.executemany(
+                    "UPDATE entries SET last_seen = ? WHERE feed_id = ? AND guid = ?",
+                    ((now, feed.feed_id, g) for g in seen_guids),
+                )
+            self._write_feed_row(db, feed)
+        return UpdateCounts(new=new, updated=updated)
+
+    @staticmethod
+    def _upsert_entry(db: sqlite3.Connection, feed_id: int, intent: EntryIntent, now: int) -> bool:
+        e = intent.data
+        published = to_ts(e.published or e.updated)
+        dated = published is not None
+        row = db.execute(
+            "SELECT id, first_seen FROM entries WHERE feed_id = ? AND guid = ?", (feed_id, e.guid)
+        ).fetchone()
+        first_seen = row[1] if row else now
+        if published is None:
+            published = first_seen
+        sort_time = min(published, first_seen)
+        values = (
+            e.link,
+            e.title,
+            e.author,
+            published,
+            int(dated),
+            to_ts(e.updated),
+            sort_time,
+            e.summary,
+            e.content,
+            json.dumps(list(e.categories), ensure_ascii=False),
+            e.comments_url,
+            e.comments_feed,
+            e.comment_count,
+            intent.hash,
+            intent.hash_changes,
+            now,
+        )
+        if row is None:
+            cur = db.execute(
+                "INSERT INTO entries (link, title, author, published, dated, updated, sort_time,"
+                " summary, content, categories, comments_url, comments_feed, comment_count,"
+                " hash, hash_changes, last_seen, feed_id, guid, first_seen)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (*values, feed_id, e.guid, now),
+            )
+            entry_id = int(cur.lastrowid or 0)
+        else:
+            entry_id = int(row[0])
+            db.execute(
+                "UPDATE entries SET link=?, title=?, author=?, published=?, dated=?, updated=?,"
+                " sort_time=?, summary=?, content=?, categories=?, comments_url=?,"
+                " comments_feed=?, comment_count=?, hash=?, hash_changes=?, last_seen=?"
+                " WHERE id = ?",
+                (*values, entry_id),
+            )
+            db.execute("DELETE FROM entry_categories WHERE entry_id = ?", (entry_id,))
+        db.executemany(
+            "INSERT OR IGNORE INTO entry_categories (entry_id, name) VALUES (?, ?)",
+            ((entry_id, c) for c in e.categories),
+        )
+        return row is None
+
+    @staticmethod
+    def _write_feed_row(db: sqlite3.Connection, feed: FeedIntent) -> None:
+        sets = [
+            "last_fetch = :fetched",
+            "next_due = :next_due",
+            "error = :error",
+            "error_count = :error_count",
+            "gone = :gone",
+        ]
+        params: dict[str, Any] = {
+            "id": feed.feed_id,
+            "fetched": to_ts(feed.fetched_at),
+            "next_due": to_ts(feed.next_due),
+            "error": feed.error,
+            "error_count": feed.error_count,
+            "gone": int(feed.gone),
+        }
+        if feed.ok:
+            sets += [
+                "last_ok = :fetched",
+                "etag = :etag",
+                "last_modified = :last_modified",
+                "warning = :warning",
+            ]
+            params.update(etag=feed.etag, last_modified=feed.last_modified, warning=feed.warning)
+            if feed.body_hash is not None:
+                sets.append("body_hash = :body_hash")
+                params["body_hash"] = feed.body_hash
+        if feed.feed_data is not None:
+            sets += ["title = :title", "site_url = coalesce(:site, site_url)", "generator = :gen"]
+            params.update(
+                title=feed.feed_data.title,
+                site=feed.feed_data.site_url,
+                gen=feed.feed_data.generator,
+            )
+        if feed.new_url is not None:
+            taken = db.execute(
+                "SELECT 1 FROM feeds WHERE url = ? AND id != ?", (feed.new_url, feed.feed_id)
+            ).fetchone()
+            if taken is None:
+                sets.append("url = :new_url")
+                params["new_url"] = feed.new_url
+        db.execute(f"UPDATE feeds SET {', '.join(sets)} WHERE id = :id", params)
+
+    # ----------------------------------------------------------------- entries
+
+    _ENTRY_COLUMNS = """
+        e.id, e.feed_id, coalesce(f.user_title, nullif(f.title, ''), f.url), e.guid, e.title,
+        e.link, e.author, e.published, e.updated, e.summary, e.content, e.categories,
+        e.comments_url, e.comments_feed, e.comment_count, e.read, e.starred, e.first_seen,
+        e.dated, e.sort_time
+    """
+
+    @staticmethod
+    def _entry_from_row(row: Sequence[Any]) -> Entry:
+        return Entry(
+            id=row[0],
+            feed_id=row[1],
+            feed_title=row[2],
+            guid=row[3],
+            title=row[4],
+            link=row[5],
+            author=row[6],
+            published=from_ts(row[7]) or datetime.fromtimestamp(0, UTC),
+            updated=from_ts(row[8]),
+            summary=row[9],
+            content=row[10],
+            categories=tuple(json.loads(row[11])),
+            comments_url=row[12],
+            comments_feed=row[13],
+            comment_count=row[14],
+            read=bool(row[15]),
+            starred=bool(row[16]),
+            first_seen=from_ts(row[17]) or datetime.fromtimestamp(0, UTC),
+            dated=bool(row[18]),
+        )
+
+    def _where(self, flt: EntryFilter) -> tuple[list[str], list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if flt.feed is not None:
+            clauses.append("e.feed_id = ?")
+            params.append(self.find_feed(flt.feed).id)
+        if flt.tag:
+            clauses.append(
+                "(EXISTS (SELECT 1 FROM entry_categories c WHERE c.entry_id = e.id AND c.name = ?)"
+                " OR EXISTS (SELECT 1 FROM feed_tags t WHERE t.feed_id = e.feed_id"
+                " AND t.tag = ? COLLATE NOCASE))"
+            )
+            params += [flt.tag, flt.tag]
+        if flt.unread:
+            clauses.append("e.read = 0")
+        if flt.starred:
+            clauses.append("e.starred = 1")
+        if flt.search:
+            query = fts_query(flt.search)
+            if query:
+                clauses.append("e.id IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?)")
+                params.append(query)
+        return clauses, params
+
+    def entries(
+        self,
+        flt: EntryFilter = EntryFilter(),
+        *,
+        limit: int | None = 50,
+        before: tuple[int, int] | None = None,
+    ) -> list[Entry]:
+        """Newest first; ``before`` is the (sort_time, id) key of the last row of the
+        previous page (keyset paging: page 500 costs what page 1 costs)."""
+        clauses, params = self._where(flt)
+        if before is not None:
+            clauses.append("(e.sort_time, e.id) < (?, ?)")
+            params += list(before)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = (
+            f"SELECT {self._ENTRY_COLUMNS} FROM entries e JOIN feeds f ON f.id = e.feed_id "
+            f"{where} ORDER BY e.sort_time DESC, e.id DESC"
+        )
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [self._entry_from_row(r) for r in self._db.execute(sql, params)]
+
+    def count_entries(self, flt: EntryFilter = EntryFilter()) -> int:
+        clauses, params = self._where(flt)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        return int(
+            self._db.execute(f"SELECT count(*) FROM entries e {where}", params).fetchone()[0]
+        )
+
+    def entry(self, entry_id: int) -> Entry:
+        row = self._db.execute(
+            f"SELECT {self._ENTRY_COLUMNS} FROM entries e JOIN feeds f ON f.id = e.feed_id "
+            "WHERE e.id = ?",
+            (entry_id,),
+        ).fetchone()
+        if row is None:
+            raise EntryNotFoundError(f"no post with id {entry_id}")
+        return self._entry_from_row(row)
+
+    def set_flags(
+        self, entry_ids: Sequence[int], *, read: bool | None = None, starred: bool | None = None
+    ) -> int:
+        sets = []
+        if read is not None:
+            sets.append(f"read = {int(read)}")
+        if starred is not None:
+            sets.append(f"starred = {int(starred)}")
+        if not sets or not entry_ids:
+            return 0
+        with self._write() as db:
+            return db.executemany(
+                f"UPDATE entries SET {', '.join(sets)} WHERE id = ?", ((i,) for i in entry_ids)
+            ).rowcount
+
+    # ----------------------------------------------------------------- health
+
+    def integrity_check(self) -> str:
+        return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def _damaged(path: Path) -> str:
+    return (
+        f"{path} is not a carefeed database or is damaged; it was left untouched "
+        "(move it away to start a new cache)"
+    )
