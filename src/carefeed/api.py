@@ -29,6 +29,7 @@ from carefeed.model import (
     EntryFilter,
     Feed,
     FetchStatus,
+    LabelCount,
     PollEvent,
     PollStatus,
     Refusal,
@@ -212,6 +213,12 @@ class Carefeed:
 
     def entry(self, entry_id: int) -> Entry:
         return self.store.entry(entry_id)
+
+    def tag_counts(self) -> list[LabelCount]:
+        return self.store.tag_counts()
+
+    def category_counts(self, limit: int | None = None) -> list[LabelCount]:
+        return self.store.category_counts(limit)
 
     def set_read(self, entry_ids: Sequence[int], read: bool = True) -> None:
         self.store.set_flags(entry_ids, read=read)

@@ -385,6 +385,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep all data and config in DIR (or set CAREFEED_HOME)",
     )
     parser.add_argument("--home", metavar="DIR", help="keep all data and config in DIR")
+    parser.add_argument(
+        "--demo", action="store_true",
+        help="open the reader on bundled sample feeds in a throwaway home (no internet needed)",
+    )
     jsonflag = argparse.ArgumentParser(add_help=False)
     jsonflag.add_argument("--json", action="store_true", help="print JSON for scripts")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -446,7 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _open_reader(home: str | None) -> int:
+def _open_reader(home: str | None, demo: bool) -> int:
     try:
         from carefeed.tui.app import run_reader  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
@@ -454,14 +458,18 @@ def _open_reader(home: str | None) -> int:
             "the reader is not part of this build yet; see `carefeed --help` for the commands\n"
         )
         return EXIT_ERROR
-    return int(run_reader(home))
+    try:
+        return int(run_reader(home, demo=demo))
+    except CarefeedError as exc:
+        sys.stderr.write(f"carefeed: {line(str(exc), 400)}\n")
+        return EXIT_ERROR
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        return _open_reader(args.home)
+        return _open_reader(args.home, args.demo)
     out = sys.stdout
     try:
         with Carefeed.open(args.home) as app:

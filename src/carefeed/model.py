@@ -141,6 +141,21 @@ class Entry:
     starred: bool
     first_seen: datetime
     dated: bool = True  # False when ``published`` is only the first-seen time
+    sort_time: int = 0  # the list's order key with ``id``: pass (sort_time, id) as ``before``
+
+    @property
+    def page_key(self) -> tuple[int, int]:
+        """The keyset position of this post; the next page starts after it."""
+        return (self.sort_time, self.id)
+
+
+@dataclass(frozen=True)
+class LabelCount:
+    """A tag or category with how many posts carry it, for pickers and the sidebar."""
+
+    name: str
+    total: int
+    unread: int
 
 
 @dataclass(frozen=True)

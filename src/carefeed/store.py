@@ -38,6 +38,7 @@ from carefeed.model import (
     EntryState,
     Feed,
     FeedIntent,
+    LabelCount,
     Subscription,
 )
 
@@ -613,6 +614,7 @@ class Store:
             starred=bool(row[16]),
             first_seen=from_ts(row[17]) or datetime.fromtimestamp(0, UTC),
             dated=bool(row[18]),
+            sort_time=row[19],
         )
 
     def _where(self, flt: EntryFilter) -> tuple[list[str], list[Any]]:
@@ -693,6 +695,28 @@ class Store:
             return db.executemany(
                 f"UPDATE entries SET {', '.join(sets)} WHERE id = ?", ((i,) for i in entry_ids)
             ).rowcount
+
+    def tag_counts(self) -> list[LabelCount]:
+        """Feed tags (OPML folders, --tag) with post counts, alphabetically."""
+        rows = self._db.execute(
+            "SELECT t.tag, count(e.id), coalesce(sum(e.read = 0), 0) FROM feed_tags t "
+            "LEFT JOIN entries e ON e.feed_id = t.feed_id GROUP BY t.tag COLLATE NOCASE "
+            "ORDER BY lower(t.tag)"
+        ).fetchall()
+        return [LabelCount(name, total, unread) for name, total, unread in rows]
+
+    def category_counts(self, limit: int | None = None) -> list[LabelCount]:
+        """Blog categories as written (case folded together), most used first."""
+        sql = (
+            "SELECT min(c.name), count(*), coalesce(sum(e.read = 0), 0) FROM entry_categories c "
+            "JOIN entries e ON e.id = c.entry_id GROUP BY c.name ORDER BY count(*) DESC, "
+            "lower(c.name)"
+        )
+        params: tuple[int, ...] = ()
+        if limit is not None:
+            sql += " LIMIT ?"
+            params = (limit,)
+        return [LabelCount(n, t, u) for n, t, u in self._db.execute(sql, params)]
 
     # ----------------------------------------------------------------- health
 
