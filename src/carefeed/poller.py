@@ -81,7 +81,8 @@ class ParserPool:
     def _kill(self, pool: ProcessPoolExecutor) -> None:
         if self._pool is pool:
             self._pool = None
-        for process in list(getattr(pool, "_processes", {}).values()):
+        # _processes is private but the only handle on a stuck worker; None once shut down
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
             process.kill()
         pool.shutdown(wait=False, cancel_futures=True)
 
