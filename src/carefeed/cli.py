@@ -54,6 +54,13 @@ def line(s: str | None, max_len: int = 500) -> str:
     return clean_text(s or "", max_len=max_len)
 
 
+def chips(items: Sequence[str], max_len: int = 80) -> str:
+    """``  [a, b]`` for a list of tags or categories; empty when there are none."""
+    if not items:
+        return ""
+    return "  [" + line(", ".join(items), max_len) + "]"
+
+
 def feed_json(feed: Feed) -> dict[str, Any]:
     return {
         "id": feed.id,
@@ -135,8 +142,7 @@ def cmd_import(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
         )
         return 0
     for sub in report.added:
-        tags = f"  [{', '.join(sub.tags)}]" if sub.tags else ""
-        out.write(f"added     {line(sub.title or sub.url, 80)}{line(tags)}\n")
+        out.write(f"added     {line(sub.title or sub.url, 80)}{chips(sub.tags)}\n")
     for sub in report.existing:
         out.write(f"existing  {line(sub.title or sub.url, 80)}\n")
     for refusal in report.refused:
@@ -211,10 +217,9 @@ def cmd_feeds(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
         out.write("no subscriptions yet: try `carefeed import feeds.opml`\n")
         return 0
     for f in feeds:
-        tags = f"  [{', '.join(f.tags)}]" if f.tags else ""
         out.write(
             f"{f.id:>4}  {line(f.display_title, 50):<50}  {f.unread_count:>4}/{f.entry_count:<5}"
-            f"  {_feed_state(f)}{line(tags, 80)}\n"
+            f"  {_feed_state(f)}{chips(f.tags)}\n"
         )
     return 0
 
@@ -316,11 +321,10 @@ def cmd_entries(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
         return 0
     for e in entries:
         mark = ("●" if not e.read else " ") + ("★" if e.starred else " ")
-        cats = f"  [{', '.join(e.categories)}]" if e.categories else ""
         comments = f"  {e.comment_count} comments" if e.comment_count else ""
         out.write(
             f"{e.id:>6} {mark} {e.published:%Y-%m-%d}  {line(e.feed_title, 24):<24}  "
-            f"{line(e.title, 100)}{line(cats, 80)}{comments}\n"
+            f"{line(e.title, 100)}{chips(e.categories)}{comments}\n"
         )
     if not entries:
         out.write("no posts match\n")

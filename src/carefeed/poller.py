@@ -54,6 +54,10 @@ def _limit_parser_memory(max_bytes: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))
 
 
+def _ready() -> bool:
+    return True
+
+
 class ParserPool:
     """Parser processes with a deadline per document.
 
@@ -65,8 +69,11 @@ class ParserPool:
     def __init__(self, settings: Settings) -> None:
         self._limits = settings.limits
         self._pool: ProcessPoolExecutor | None = None
+        self._slots = asyncio.Semaphore(settings.limits.parse_workers)
 
-    def _get(self) -> ProcessPoolExecutor:
+    async def _get(self) -> ProcessPoolExecutor:
+        """The current pool, started and warmed up: worker start-up (a fork and the
+        feedparser import) must not count against a document's parse deadline."""
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["carefeed.parse"])
@@ -76,6 +83,10 @@ class ParserPool:
                 initializer=_limit_parser_memory,
                 initargs=(self._limits.parse_memory,),
             )
+            pool = self._pool
+            warm = [pool.submit(_ready) for _ in range(self._limits.parse_workers)]
+            await asyncio.gather(*(asyncio.wrap_future(f) for f in warm))
+            return pool
         return self._pool
 
     def _kill(self, pool: ProcessPoolExecutor) -> None:
@@ -87,26 +98,33 @@ class ParserPool:
         pool.shutdown(wait=False, cancel_futures=True)
 
     async def parse(self, body: bytes, url: str, content_type: str | None) -> ParsedFeed:
-        loop = asyncio.get_running_loop()
-        for attempt in range(2):
-            pool = self._get()
-            future = loop.run_in_executor(
-                pool, parse_feed, body, url, content_type, self._limits.max_entries
-            )
-            try:
-                return await asyncio.wait_for(future, self._limits.parse_timeout)
-            except TimeoutError:
-                self._kill(pool)
-                raise CarefeedError(
-                    f"took too long to parse (over {self._limits.parse_timeout:g} s)"
-                ) from None
-            except BrokenProcessPool:
-                self._kill(pool)
-                if attempt:
-                    raise CarefeedError("the parser process died (out of memory?)") from None
-            except MemoryError:
-                raise CarefeedError("too large to parse within the memory limit") from None
-        raise AssertionError("unreachable")
+        # Submit only when a worker is free, so the deadline times the parse itself and
+        # not the wait behind other feeds in the queue.
+        async with self._slots:
+            for _attempt in range(3):
+                pool = await self._get()
+                job = pool.submit(
+                    parse_feed, body, url, content_type, self._limits.max_entries
+                )
+                try:
+                    return await asyncio.wait_for(
+                        asyncio.wrap_future(job), self._limits.parse_timeout
+                    )
+                except TimeoutError:
+                    self._kill(pool)
+                    raise CarefeedError(
+                        f"took too long to parse (over {self._limits.parse_timeout:g} s)"
+                    ) from None
+                except BrokenProcessPool:
+                    self._kill(pool)  # a worker died; retry in a fresh pool
+                except asyncio.CancelledError:
+                    task = asyncio.current_task()
+                    if not job.cancelled() or (task is not None and task.cancelling()):
+                        raise  # the poll itself is being cancelled
+                    # another feed's overrun killed the pool under us: retry
+                except MemoryError:
+                    raise CarefeedError("too large to parse within the memory limit") from None
+            raise CarefeedError("the parser process died (out of memory?)")
 
     def close(self) -> None:
         if self._pool is not None:
