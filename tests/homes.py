@@ -13,7 +13,9 @@ DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 CORPUS = SHARED / "corpus"
-CORPUS_MISSING = "../shared/corpus not found: corpus tests need the shared folder beside the checkout"
+CORPUS_MISSING = (
+    "../shared/corpus not found: corpus tests need the shared folder beside the checkout"
+)
 
 SMALL_LIMITS: dict[str, float | int] = {
     "body_cap": 1048576,
@@ -42,7 +44,7 @@ def opml_for(feeds: dict[str, str], folder: str = "Practice blogs") -> bytes:
     from xml.sax.saxutils import quoteattr
 
     outlines = "\n".join(
-        f"<outline type=\"rss\" text={quoteattr(t)} title={quoteattr(t)} xmlUrl={quoteattr(u)}/>"
+        f'<outline type="rss" text={quoteattr(t)} title={quoteattr(t)} xmlUrl={quoteattr(u)}/>'
         for t, u in feeds.items()
     )
     return (
@@ -51,12 +53,17 @@ def opml_for(feeds: dict[str, str], folder: str = "Practice blogs") -> bytes:
     ).encode()
 
 
-def run_cli(home: Path, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+def run_cli(
+    home: Path, *args: str, check: bool = True, timeout: float = 60
+) -> subprocess.CompletedProcess[bytes]:
     """``carefeed --home HOME ARGS`` in a subprocess, as a script would run it."""
     env = {k: v for k, v in os.environ.items() if k != "CAREFEED_HOME"}
     result = subprocess.run(
         [sys.executable, "-m", "carefeed", "--home", str(home), *args],
-        capture_output=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=timeout,
+        env=env,
+        stdin=subprocess.DEVNULL,
     )
     if check and result.returncode != 0:
         raise AssertionError(

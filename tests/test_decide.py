@@ -90,15 +90,33 @@ def test_success_waits_the_interval_or_longer_max_age():
 )
 def test_error_backoff_table(errors, retry_after, expected):
     due = next_poll_after_error(
-        NOW, interval=3600, error_count=errors, retry_after=retry_after,
-        max_backoff=86400, max_defer=7 * 86400,
+        NOW,
+        interval=3600,
+        error_count=errors,
+        retry_after=retry_after,
+        max_backoff=86400,
+        max_defer=7 * 86400,
     )
     assert due - NOW == expected
 
 
 def test_jitter_spreads_backoff():
-    early = next_poll_after_error(NOW, interval=3600, error_count=2, retry_after=None,
-                                  max_backoff=86400, max_defer=86400, jitter=0.75)
-    late = next_poll_after_error(NOW, interval=3600, error_count=2, retry_after=None,
-                                 max_backoff=86400, max_defer=86400, jitter=1.25)
+    early = next_poll_after_error(
+        NOW,
+        interval=3600,
+        error_count=2,
+        retry_after=None,
+        max_backoff=86400,
+        max_defer=86400,
+        jitter=0.75,
+    )
+    late = next_poll_after_error(
+        NOW,
+        interval=3600,
+        error_count=2,
+        retry_after=None,
+        max_backoff=86400,
+        max_defer=86400,
+        jitter=1.25,
+    )
     assert early - NOW == timedelta(hours=1.5) and late - NOW == timedelta(hours=2.5)

@@ -34,8 +34,12 @@ async def test_first_poll_stores_posts_with_categories_and_comment_links(
     app: Carefeed, feed_server: FeedServer
 ):
     wp = feed_server.add("/wp/feed/", fixture_bytes("wordpress.xml"))
-    atom = feed_server.add("/atom.xml", fixture_bytes("atom.xml"), content_type="application/atom+xml")
-    rdf = feed_server.add("/rss1.rdf", fixture_bytes("rss1.rdf"), content_type="application/rdf+xml")
+    atom = feed_server.add(
+        "/atom.xml", fixture_bytes("atom.xml"), content_type="application/atom+xml"
+    )
+    rdf = feed_server.add(
+        "/rss1.rdf", fixture_bytes("rss1.rdf"), content_type="application/rdf+xml"
+    )
     subscribe(app, wp, atom, rdf)
     events = await poll(app)
     assert {e.status for e in events.values()} == {PollStatus.UPDATED}
@@ -44,7 +48,9 @@ async def test_first_poll_stores_posts_with_categories_and_comment_links(
     [carers] = app.entries(EntryFilter(search="carers assessment"))
     assert carers.categories == ("Carers", "Mental health", "Social care funding")
     assert carers.comment_count == 4
-    assert carers.comments_feed == "https://practice-matters.example/2026/02/carers-assessment/feed/"
+    assert (
+        carers.comments_feed == "https://practice-matters.example/2026/02/carers-assessment/feed/"
+    )
     assert carers.author == "Priya N."
     assert "[1]: https://practice-matters.example/guides/carers/" in carers.content
     [kin] = app.entries(EntryFilter(tag="kinship care"))
@@ -59,7 +65,9 @@ async def test_first_poll_stores_posts_with_categories_and_comment_links(
     )
 
 
-async def test_second_poll_is_conditional_and_costs_no_parse(app: Carefeed, feed_server: FeedServer):
+async def test_second_poll_is_conditional_and_costs_no_parse(
+    app: Carefeed, feed_server: FeedServer
+):
     url = feed_server.add("/feed/", fixture_bytes("wordpress.xml"))
     subscribe(app, url)
     await poll(app)
@@ -81,7 +89,9 @@ async def test_same_bytes_without_validators_are_not_parsed_again(
     assert (await poll(app))[url].status is PollStatus.UNCHANGED
 
 
-async def test_changed_post_is_updated_in_place_keeping_marks(app: Carefeed, feed_server: FeedServer):
+async def test_changed_post_is_updated_in_place_keeping_marks(
+    app: Carefeed, feed_server: FeedServer
+):
     body = fixture_bytes("wordpress.xml")
     url = feed_server.add("/feed/", body)
     subscribe(app, url)
@@ -110,7 +120,9 @@ async def test_posts_that_leave_the_feed_stay_cached(app: Carefeed, feed_server:
     assert app.count_entries() == 3
 
 
-async def test_failures_are_one_line_each_and_keep_the_cache(app: Carefeed, feed_server: FeedServer):
+async def test_failures_are_one_line_each_and_keep_the_cache(
+    app: Carefeed, feed_server: FeedServer
+):
     body = fixture_bytes("wordpress.xml")
     good = feed_server.add("/good/", fixture_bytes("atom.xml"))
     flaky = feed_server.add("/flaky/", body)
@@ -139,15 +151,20 @@ async def test_failures_are_one_line_each_and_keep_the_cache(app: Carefeed, feed
         ("refused", "cannot connect"),
     ],
 )
-async def test_hostile_routes_fail_alone(app: Carefeed, feed_server: FeedServer, route: str, expected: str):
+async def test_hostile_routes_fail_alone(
+    app: Carefeed, feed_server: FeedServer, route: str, expected: str
+):
     good = feed_server.add("/good/", fixture_bytes("wordpress.xml"))
     if route == "slow":
         bad = feed_server.slow("/bad", every=0.5)
     elif route == "endless":
         bad = feed_server.endless("/bad")
     elif route == "html":
-        bad = feed_server.add("/bad", b"<!doctype html><html><body><p>Not found</p></body></html>",
-                              content_type="text/html")
+        bad = feed_server.add(
+            "/bad",
+            b"<!doctype html><html><body><p>Not found</p></body></html>",
+            content_type="text/html",
+        )
     elif route == "empty":
         bad = feed_server.add("/bad", b"")
     elif route == "entities":
@@ -171,7 +188,9 @@ async def test_parser_deadline_kills_a_runaway_parse_and_recovers(
             f"<item><title>t{i}</title><guid>g{i}</guid><author>a@{'a.' * 16000}!</author></item>"
             for i in range(3)
         )
-        slow = feed_server.add("/redos", f"<rss version='2.0'><channel>{redos}</channel></rss>".encode())
+        slow = feed_server.add(
+            "/redos", f"<rss version='2.0'><channel>{redos}</channel></rss>".encode()
+        )
         good = feed_server.add("/good", fixture_bytes("wordpress.xml"))
         subscribe(app, slow, good)
         events = await asyncio.wait_for(poll(app), timeout=30)
@@ -222,7 +241,9 @@ async def test_retry_after_defers_the_feed(app: Carefeed, feed_server: FeedServe
     assert url in await poll(app, force=True)
 
 
-async def test_hostile_feed_text_is_stored_literally_and_inert(app: Carefeed, feed_server: FeedServer):
+async def test_hostile_feed_text_is_stored_literally_and_inert(
+    app: Carefeed, feed_server: FeedServer
+):
     url = feed_server.add("/evil/", fixture_bytes("hostile.xml"))
     subscribe(app, url)
     await poll(app)
@@ -231,11 +252,13 @@ async def test_hostile_feed_text_is_stored_literally_and_inert(app: Carefeed, fe
     assert post.link is None  # javascript: never becomes a link
     assert post.categories == ("[/] Budget",)
     for text in (post.title, post.summary, post.content, post.author or "", post.feed_title):
-        assert not any(ord(c) < 0x20 and c != "\n" or 0x7F <= ord(c) < 0xA0 for c in text)
+        assert not any((ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) < 0xA0 for c in text)
     assert "alert" not in post.summary
 
 
-async def test_a_second_poll_at_once_is_refused(app: Carefeed, feed_server: FeedServer, tmp_path: Path):
+async def test_a_second_poll_at_once_is_refused(
+    app: Carefeed, feed_server: FeedServer, tmp_path: Path
+):
     url = feed_server.add("/feed/", fixture_bytes("wordpress.xml"), delay=1.0)
     subscribe(app, url)
     other = Carefeed.open(tmp_path / "home")

@@ -28,8 +28,13 @@ def store(tmp_path: Path):
 def write(store: Store, feed_id: int, posts: list[EntryData], when: datetime = NOW):
     intents = plan_entries(store.entry_states(feed_id), posts)
     return store.apply_update(
-        FeedIntent(feed_id=feed_id, fetched_at=when, next_due=when + timedelta(hours=1), ok=True,
-                   feed_data=FeedData(title="Practice notes")),
+        FeedIntent(
+            feed_id=feed_id,
+            fetched_at=when,
+            next_due=when + timedelta(hours=1),
+            ok=True,
+            feed_data=FeedData(title="Practice notes"),
+        ),
         intents,
         [p.guid for p in posts],
     )
@@ -59,10 +64,12 @@ def test_new_file_gets_schema_and_wal(tmp_path: Path):
 
 
 def test_subscribe_twice_merges_tags(store: Store):
-    fid, created = store.add_feed(Subscription(url="https://a.example/feed/", title="A",
-                                               tags=("Sector news",)), NOW)
-    fid2, created2 = store.add_feed(Subscription(url="https://a.example/feed/",
-                                                 tags=("Practice blogs",)), NOW)
+    fid, created = store.add_feed(
+        Subscription(url="https://a.example/feed/", title="A", tags=("Sector news",)), NOW
+    )
+    fid2, created2 = store.add_feed(
+        Subscription(url="https://a.example/feed/", tags=("Practice blogs",)), NOW
+    )
     assert (created, created2, fid) == (True, False, fid2)
     assert store.feed(fid).tags == ("Sector news", "Practice blogs")
 
@@ -73,8 +80,11 @@ def test_poll_write_then_update_keeps_read_and_starred(store: Store):
     assert (counts.new, counts.updated) == (3, 0)
     first = store.entries(EntryFilter(), limit=None)
     store.set_flags([first[0].id], read=True, starred=True)
-    changed = [EntryData(guid="p0", title="Supervision notes 0 (revised)",
-                         published=NOW, categories=("Funding",))]
+    changed = [
+        EntryData(
+            guid="p0", title="Supervision notes 0 (revised)", published=NOW, categories=("Funding",)
+        )
+    ]
     counts = write(store, fid, changed, NOW + timedelta(hours=2))
     assert (counts.new, counts.updated) == (0, 1)
     again = store.entry(first[0].id)
@@ -91,12 +101,24 @@ def test_posts_that_leave_the_feed_stay(store: Store):
 
 
 def test_filters_and_full_text_search(store: Store):
-    a, _ = store.add_feed(Subscription(url="https://a.example/feed/", tags=("Practice blogs",)), NOW)
+    a, _ = store.add_feed(
+        Subscription(url="https://a.example/feed/", tags=("Practice blogs",)), NOW
+    )
     b, _ = store.add_feed(Subscription(url="https://b.example/feed/", title="Council news"), NOW)
     write(store, a, sample(4))
-    write(store, b, [EntryData(guid="x", title="Budget [Green Paper] response",
-                               published=NOW, categories=("Finance & funding",),
-                               content="Deprivation of liberty safeguards were discussed.")])
+    write(
+        store,
+        b,
+        [
+            EntryData(
+                guid="x",
+                title="Budget [Green Paper] response",
+                published=NOW,
+                categories=("Finance & funding",),
+                content="Deprivation of liberty safeguards were discussed.",
+            )
+        ],
+    )
     assert store.count_entries(EntryFilter(tag="mental HEALTH")) == 2
     assert store.count_entries(EntryFilter(tag="practice blogs")) == 4
     assert store.count_entries(EntryFilter(feed="council")) == 1
@@ -123,9 +145,15 @@ def test_keyset_pages_cover_everything_once(store: Store):
 
 def test_future_dates_do_not_stay_on_top(store: Store):
     fid, _ = store.add_feed(Subscription(url="https://a.example/feed/"), NOW)
-    write(store, fid, [EntryData(guid="future", title="Dated 2031", published=NOW.replace(year=2031))])
-    write(store, fid, [EntryData(guid="later", title="Arrived later", published=NOW + timedelta(hours=1))],
-          NOW + timedelta(hours=2))
+    write(
+        store, fid, [EntryData(guid="future", title="Dated 2031", published=NOW.replace(year=2031))]
+    )
+    write(
+        store,
+        fid,
+        [EntryData(guid="later", title="Arrived later", published=NOW + timedelta(hours=1))],
+        NOW + timedelta(hours=2),
+    )
     assert [e.guid for e in store.entries()] == ["later", "future"]
 
 
@@ -149,21 +177,46 @@ def test_removing_a_feed_removes_its_posts(store: Store):
 def test_permanent_redirect_moves_url_unless_taken(store: Store):
     a, _ = store.add_feed(Subscription(url="https://a.example/feed/"), NOW)
     b, _ = store.add_feed(Subscription(url="https://b.example/feed/"), NOW)
-    store.apply_update(FeedIntent(feed_id=a, fetched_at=NOW, next_due=None, ok=True,
-                                  new_url="https://a.example/new-feed/"), ())
+    store.apply_update(
+        FeedIntent(
+            feed_id=a, fetched_at=NOW, next_due=None, ok=True, new_url="https://a.example/new-feed/"
+        ),
+        (),
+    )
     assert store.feed(a).url == "https://a.example/new-feed/"
-    store.apply_update(FeedIntent(feed_id=b, fetched_at=NOW, next_due=None, ok=True,
-                                  new_url="https://a.example/new-feed/"), ())
+    store.apply_update(
+        FeedIntent(
+            feed_id=b, fetched_at=NOW, next_due=None, ok=True, new_url="https://a.example/new-feed/"
+        ),
+        (),
+    )
     assert store.feed(b).url == "https://b.example/feed/"
 
 
 def test_failed_poll_keeps_posts_and_validators(store: Store):
     fid, _ = store.add_feed(Subscription(url="https://a.example/feed/"), NOW)
-    store.apply_update(FeedIntent(feed_id=fid, fetched_at=NOW, next_due=None, ok=True,
-                                  etag='"v1"', last_modified="Mon, 02 Mar 2026 08:00:00 GMT"),
-                       plan_entries({}, sample(2)))
-    store.apply_update(FeedIntent(feed_id=fid, fetched_at=NOW, next_due=NOW, ok=False,
-                                  error="HTTP 500 Internal Server Error", error_count=1), ())
+    store.apply_update(
+        FeedIntent(
+            feed_id=fid,
+            fetched_at=NOW,
+            next_due=None,
+            ok=True,
+            etag='"v1"',
+            last_modified="Mon, 02 Mar 2026 08:00:00 GMT",
+        ),
+        plan_entries({}, sample(2)),
+    )
+    store.apply_update(
+        FeedIntent(
+            feed_id=fid,
+            fetched_at=NOW,
+            next_due=NOW,
+            ok=False,
+            error="HTTP 500 Internal Server Error",
+            error_count=1,
+        ),
+        (),
+    )
     feed = store.feed(fid)
     assert feed.etag == '"v1"' and feed.error == "HTTP 500 Internal Server Error"
     assert store.count_entries() == 2
@@ -173,12 +226,24 @@ def test_deferred_feeds_are_skipped_unless_forced(store: Store):
     ok, _ = store.add_feed(Subscription(url="https://ok.example/feed/"), NOW)
     sick, _ = store.add_feed(Subscription(url="https://sick.example/feed/"), NOW)
     gone, _ = store.add_feed(Subscription(url="https://gone.example/feed/"), NOW)
-    store.apply_update(FeedIntent(feed_id=ok, fetched_at=NOW, next_due=NOW + timedelta(hours=1),
-                                  ok=True), ())
-    store.apply_update(FeedIntent(feed_id=sick, fetched_at=NOW, ok=False, error="HTTP 503",
-                                  error_count=1, next_due=NOW + timedelta(hours=1)), ())
-    store.apply_update(FeedIntent(feed_id=gone, fetched_at=NOW, ok=False, error="gone",
-                                  gone=True, next_due=None), ())
+    store.apply_update(
+        FeedIntent(feed_id=ok, fetched_at=NOW, next_due=NOW + timedelta(hours=1), ok=True), ()
+    )
+    store.apply_update(
+        FeedIntent(
+            feed_id=sick,
+            fetched_at=NOW,
+            ok=False,
+            error="HTTP 503",
+            error_count=1,
+            next_due=NOW + timedelta(hours=1),
+        ),
+        (),
+    )
+    store.apply_update(
+        FeedIntent(feed_id=gone, fetched_at=NOW, ok=False, error="gone", gone=True, next_due=None),
+        (),
+    )
 
     def ids(**kw):
         return {f.id for f in store.feeds_to_poll(NOW + timedelta(minutes=5), feed_ids=None, **kw)}
@@ -186,8 +251,12 @@ def test_deferred_feeds_are_skipped_unless_forced(store: Store):
     assert ids(due_only=False, force=False) == {ok}
     assert ids(due_only=True, force=False) == set()
     assert ids(due_only=False, force=True) == {ok, sick}
-    assert {f.id for f in store.feeds_to_poll(NOW + timedelta(hours=2), due_only=True,
-                                              force=False, feed_ids=None)} == {ok, sick}
+    assert {
+        f.id
+        for f in store.feeds_to_poll(
+            NOW + timedelta(hours=2), due_only=True, force=False, feed_ids=None
+        )
+    } == {ok, sick}
 
 
 def test_hostile_text_is_stored_literally(store: Store):

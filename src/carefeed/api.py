@@ -14,8 +14,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from carefeed.discover import find_feed_links, looks_like_html
 from carefeed.errors import (
     CarefeedError,
     FeedError,
@@ -23,7 +23,6 @@ from carefeed.errors import (
     OpmlError,
     PollRunningError,
 )
-from carefeed.fetch import Fetcher
 from carefeed.model import (
     Entry,
     EntryFilter,
@@ -36,13 +35,17 @@ from carefeed.model import (
     Subscription,
     utc_now,
 )
-from carefeed.opml import parse_opml, write_opml
 from carefeed.paths import Paths, resolve_paths
-from carefeed.poller import Poller
 from carefeed.settings import Settings, load_settings
 from carefeed.store import Store
 from carefeed.text import clean_name
 from carefeed.urls import display_url, validate_feed_url
+
+if TYPE_CHECKING:
+    from carefeed.poller import Poller
+
+# The network and parsing stack (httpx, feedparser, process pools) is imported where it is
+# used, not here: listing posts from the shell then starts in a fraction of the time.
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,8 @@ class Carefeed:
     # ----------------------------------------------------------------- subscriptions
 
     def import_opml(self, source: Path | bytes) -> ImportReport:
+        from carefeed.opml import parse_opml
+
         if isinstance(source, Path):
             try:
                 size = source.stat().st_size
@@ -109,6 +114,8 @@ class Carefeed:
         return ImportReport(tuple(added), tuple(existing), document.refused)
 
     def export_opml(self) -> bytes:
+        from carefeed.opml import write_opml
+
         return write_opml(
             Subscription(url=f.url, title=f.title, site_url=f.site_url, tags=f.tags)
             for f in self.store.feeds(with_counts=False)
@@ -120,6 +127,9 @@ class Carefeed:
         The address is fetched first, as browsers do, so a typo or a page without a feed
         is refused with the reason instead of becoming a subscription that always fails.
         """
+        from carefeed.discover import find_feed_links, looks_like_html
+        from carefeed.fetch import Fetcher
+
         url = validate_feed_url(url)
         tags = tuple(t for t in (clean_name(t) for t in tags) if t)
         discovered_from: str | None = None
@@ -186,6 +196,8 @@ class Carefeed:
         feed_ids: Sequence[int] | None = None,
     ) -> AsyncIterator[PollEvent]:
         if self._poller is None:
+            from carefeed.poller import Poller
+
             self._poller = Poller(self.store, self.settings)
         with self._poll_lock():
             async for event in self._poller.poll(due_only=due_only, force=force, feed_ids=feed_ids):
