@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -59,6 +60,14 @@ def chips(items: Sequence[str], max_len: int = 80) -> str:
     if not items:
         return ""
     return "  [" + line(", ".join(items), max_len) + "]"
+
+
+def fit(text: str, out: TextIO) -> str:
+    """On a terminal, one row per item: cut at the terminal's width instead of wrapping."""
+    if not out.isatty():
+        return text
+    width = shutil.get_terminal_size().columns
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def feed_json(feed: Feed) -> dict[str, Any]:
@@ -217,10 +226,11 @@ def cmd_feeds(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
         out.write("no subscriptions yet: try `carefeed import feeds.opml`\n")
         return 0
     for f in feeds:
-        out.write(
-            f"{f.id:>4}  {line(f.display_title, 50):<50}  {f.unread_count:>4}/{f.entry_count:<5}"
-            f"  {_feed_state(f)}{chips(f.tags)}\n"
+        row = (
+            f"{f.id:>4}  {line(f.display_title, 40):<40}  {f.unread_count:>4}/{f.entry_count:<5}"
+            f"  {_feed_state(f)}{chips(f.tags)}"
         )
+        out.write(fit(row, out) + "\n")
     return 0
 
 
@@ -322,10 +332,11 @@ def cmd_entries(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
     for e in entries:
         mark = ("●" if not e.read else " ") + ("★" if e.starred else " ")
         comments = f"  {e.comment_count} comments" if e.comment_count else ""
-        out.write(
+        row = (
             f"{e.id:>6} {mark} {e.published:%Y-%m-%d}  {line(e.feed_title, 24):<24}  "
-            f"{line(e.title, 100)}{chips(e.categories)}{comments}\n"
+            f"{line(e.title, 100)}{chips(e.categories)}{comments}"
         )
+        out.write(fit(row, out) + "\n")
     if not entries:
         out.write("no posts match\n")
     return 0
@@ -390,7 +401,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--home", metavar="DIR", help="keep all data and config in DIR")
     parser.add_argument(
-        "--demo", action="store_true",
+        "--demo",
+        action="store_true",
         help="open the reader on bundled sample feeds in a throwaway home (no internet needed)",
     )
     jsonflag = argparse.ArgumentParser(add_help=False)

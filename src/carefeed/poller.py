@@ -103,9 +103,7 @@ class ParserPool:
         async with self._slots:
             for _attempt in range(3):
                 pool = await self._get()
-                job = pool.submit(
-                    parse_feed, body, url, content_type, self._limits.max_entries
-                )
+                job = pool.submit(parse_feed, body, url, content_type, self._limits.max_entries)
                 try:
                     return await asyncio.wait_for(
                         asyncio.wrap_future(job), self._limits.parse_timeout
