@@ -1,0 +1,1 @@
+"""The reader's screens: the main one and the modals it opens."""

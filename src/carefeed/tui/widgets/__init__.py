@@ -1,0 +1,1 @@
+"""The reader's widgets, one per region of the main screen."""
