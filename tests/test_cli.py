@@ -251,6 +251,18 @@ def test_damaged_cache_gets_a_clear_message_and_is_not_touched(home: Path):
     assert (home / "cache.db").read_bytes() == before
 
 
+def _children(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
 def test_poll_killed_mid_write_loses_nothing_committed(home: Path, feed_server: FeedServer):
     words = "supervision " * 200
     items = "".join(
@@ -268,6 +280,7 @@ def test_poll_killed_mid_write_loses_nothing_committed(home: Path, feed_server: 
     opml.write_bytes(opml_for(feeds))
     run_cli(home, "import", str(opml))
     stored_after_kill = []
+    orphans: set[int] = set()
     for delay in (0.5, 0.8, 1.1, 1.5):
         child = subprocess.Popen(
             [sys.executable, "-m", "carefeed", "--home", str(home), "poll", "--force"],
@@ -275,8 +288,10 @@ def test_poll_killed_mid_write_loses_nothing_committed(home: Path, feed_server: 
             stderr=subprocess.DEVNULL,
         )
         time.sleep(delay)
+        parsers = _children(child.pid)
         child.send_signal(signal.SIGKILL)
         child.wait()
+        orphans.update(parsers)
         db = sqlite3.connect(home / "cache.db")
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         per_feed = db.execute("SELECT count(*) FROM entries GROUP BY feed_id").fetchall()
@@ -284,6 +299,11 @@ def test_poll_killed_mid_write_loses_nothing_committed(home: Path, feed_server: 
         stored_after_kill.append(len(per_feed))
         db.close()
     assert min(stored_after_kill) < 20  # at least one kill landed mid-poll
+    assert orphans  # the parser processes were running when the poll was killed
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in orphans):
+        time.sleep(0.2)
+    assert not [pid for pid in orphans if Path(f"/proc/{pid}").exists()], "parsers outlived poll"
     summary = cli_json(home, "poll", "--force")["summary"]
     assert summary["failed"] == 0
     assert cli_json(home, "entries", "--limit", "100000").__len__() == 300 * 20

@@ -1,3 +1,4 @@
 from carefeed.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # parser processes are spawned and must not run the CLI
+    raise SystemExit(main())

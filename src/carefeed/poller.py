@@ -19,8 +19,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import multiprocessing
+import os
 import random
 import resource
+import threading
+import time
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -48,10 +51,19 @@ from carefeed.text import one_line_error
 from carefeed.urls import validate_feed_url
 
 
-def _limit_parser_memory(max_bytes: int) -> None:
-    """Runs in each parser process: a runaway document hits MemoryError, not the machine."""
+def _start_parser_process(max_bytes: int, parent_pid: int) -> None:
+    """Runs in each parser process: a runaway document hits MemoryError, not the machine,
+    and the process ends by itself when carefeed does (even killed with SIGKILL: a worker
+    blocked on the job queue would otherwise wait forever)."""
     with suppress(ValueError, OSError):  # a platform without RLIMIT_AS runs uncapped
         resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))
+
+    def watch_parent() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch_parent, name="carefeed-parent-watch", daemon=True).start()
 
 
 def _ready() -> bool:
@@ -75,13 +87,13 @@ class ParserPool:
         """The current pool, started and warmed up: worker start-up (a fork and the
         feedparser import) must not count against a document's parse deadline."""
         if self._pool is None:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["carefeed.parse"])
+            # spawn: children of this process (so the watchdog sees us die), never a fork
+            # of a process that has threads
             self._pool = ProcessPoolExecutor(
                 max_workers=self._limits.parse_workers,
-                mp_context=context,
-                initializer=_limit_parser_memory,
-                initargs=(self._limits.parse_memory,),
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_parser_process,
+                initargs=(self._limits.parse_memory, os.getpid()),
             )
             pool = self._pool
             warm = [pool.submit(_ready) for _ in range(self._limits.parse_workers)]
@@ -102,7 +114,10 @@ class ParserPool:
         # not the wait behind other feeds in the queue.
         async with self._slots:
             for _attempt in range(3):
-                pool = await self._get()
+                try:
+                    pool = await self._get()
+                except (OSError, ValueError) as exc:  # e.g. no usable stderr under a TUI
+                    raise CarefeedError(f"cannot start the parser process: {exc}") from None
                 job = pool.submit(parse_feed, body, url, content_type, self._limits.max_entries)
                 try:
                     return await asyncio.wait_for(
@@ -151,20 +166,29 @@ class Poller:
     def close(self) -> None:
         self.parsers.close()
 
-    async def _fetch_and_parse(self, fetcher: Fetcher, feed: Feed) -> _Fetched:
-        outcome = await fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
-        if outcome.status is not FetchStatus.OK or outcome.body is None:
-            return _Fetched(feed, outcome)
-        body_hash = hashlib.sha256(outcome.body).hexdigest()
-        if body_hash == feed.body_hash and feed.error is None:
-            return _Fetched(feed, outcome, body_hash=body_hash, unchanged=True)
-        try:
-            parsed = await self.parsers.parse(
-                outcome.body, outcome.final_url or feed.url, outcome.content_type
+    async def _fetch_and_parse(
+        self, fetcher: Fetcher, feed: Feed, bodies: asyncio.Semaphore
+    ) -> _Fetched:
+        # ``bodies`` bounds the documents fetched but not yet parsed: fetching is faster
+        # than parsing, and without it a cold poll of 1,000 feeds holds them all in memory.
+        async with bodies:
+            outcome = await fetcher.fetch(
+                feed.url, etag=feed.etag, last_modified=feed.last_modified
             )
-        except CarefeedError as exc:
-            return _Fetched(feed, outcome, parse_error=one_line_error(str(exc)))
-        return _Fetched(feed, outcome, parsed=parsed, body_hash=body_hash)
+            body = outcome.body
+            outcome = replace(outcome, body=None)
+            if outcome.status is not FetchStatus.OK or body is None:
+                return _Fetched(feed, outcome)
+            body_hash = hashlib.sha256(body).hexdigest()
+            if body_hash == feed.body_hash and feed.error is None:
+                return _Fetched(feed, outcome, body_hash=body_hash, unchanged=True)
+            try:
+                parsed = await self.parsers.parse(
+                    body, outcome.final_url or feed.url, outcome.content_type
+                )
+            except CarefeedError as exc:
+                return _Fetched(feed, outcome, parse_error=one_line_error(str(exc)))
+            return _Fetched(feed, outcome, parsed=parsed, body_hash=body_hash)
 
     async def poll(
         self,
@@ -179,16 +203,30 @@ class Poller:
         feeds = self.store.feeds_to_poll(now, due_only=due_only, force=force, feed_ids=feed_ids)
         if not feeds:
             return
-        async with Fetcher(self.settings.limits) as fetcher:
-            tasks = [asyncio.create_task(self._fetch_and_parse(fetcher, f)) for f in feeds]
+        limits = self.settings.limits
+        bodies = asyncio.Semaphore(limits.concurrency + 2 * limits.parse_workers)
+        done: asyncio.Queue[_Fetched] = asyncio.Queue()
+        async with Fetcher(limits) as fetcher:
+
+            async def one(feed: Feed) -> None:
+                try:
+                    result = await self._fetch_and_parse(fetcher, feed, bodies)
+                except Exception as exc:  # a bug must cost one feed, never the poll
+                    error = one_line_error(f"internal error: {type(exc).__name__}: {exc}")
+                    result = _Fetched(feed, FetchOutcome(feed.url, FetchStatus.ERROR, error=error))
+                done.put_nowait(result)
+
+            # finished tasks are dropped at once: only the queue holds their results
+            tasks = {asyncio.create_task(one(f)) for f in feeds}
+            for task in tasks:
+                task.add_done_callback(tasks.discard)
             try:
-                for next_done in asyncio.as_completed(tasks):
-                    result = await next_done
-                    event = self._store_result(result)
+                for _ in feeds:
+                    event = self._store_result(await done.get())
                     if event is not None:
                         yield event
             finally:
-                for task in tasks:
+                for task in list(tasks):
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
 
