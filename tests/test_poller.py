@@ -53,7 +53,7 @@ async def test_first_poll_stores_posts_with_categories_and_comment_links(
     )
     assert carers.author == "Priya N."
     assert "[1]: https://practice-matters.example/guides/carers/" in carers.content
-    [kin] = app.entries(EntryFilter(tag="kinship care"))
+    [kin] = app.entries(EntryFilter(tags=("kinship care",)))
     assert kin.title == "Grandparents raising grandchildren speak up"
     assert kin.comments_feed == "https://kinship-voices.example/feeds/7/comments/default"
     assert kin.comment_count == 3

@@ -119,8 +119,8 @@ def test_filters_and_full_text_search(store: Store):
             )
         ],
     )
-    assert store.count_entries(EntryFilter(tag="mental HEALTH")) == 2
-    assert store.count_entries(EntryFilter(tag="practice blogs")) == 4
+    assert store.count_entries(EntryFilter(tags=("mental HEALTH",))) == 2
+    assert store.count_entries(EntryFilter(tags=("practice blogs",))) == 4
     assert store.count_entries(EntryFilter(feed="council")) == 1
     assert store.count_entries(EntryFilter(search="safeguard")) == 1  # prefix match
     assert store.count_entries(EntryFilter(search='"liberty safeguards"')) == 1
@@ -324,3 +324,39 @@ def test_failed_migration_changes_nothing(tmp_path: Path, monkeypatch: pytest.Mo
     db = sqlite3.connect(tmp_path / "c.db")
     assert db.execute("PRAGMA user_version").fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+
+
+def test_several_tags_must_all_match(store: Store):
+    a, _ = store.add_feed(
+        Subscription(url="https://a.example/feed/", tags=("Practice blogs",)), NOW
+    )
+    write(store, a, sample(6))
+    assert store.count_entries(EntryFilter(tags=("Mental health", "Social work practice"))) == 3
+    assert store.count_entries(EntryFilter(tags=("Mental health", "practice BLOGS"))) == 3
+    assert store.count_entries(EntryFilter(tags=("Mental health", "Funding"))) == 0
+
+
+def test_page_key_at_finds_any_position(store: Store):
+    fid, _ = store.add_feed(Subscription(url="https://a.example/feed/"), NOW)
+    write(store, fid, sample(30))
+    listing = store.entries(limit=None)
+    assert store.page_key_at(EntryFilter(), 0) == listing[0].page_key
+    assert store.page_key_at(EntryFilter(), 29) == listing[29].page_key
+    assert store.page_key_at(EntryFilter(), 30) is None
+    after = store.entries(limit=5, before=store.page_key_at(EntryFilter(), 19))
+    assert [e.id for e in after] == [e.id for e in listing[20:25]]
+
+
+def test_version_one_cache_is_upgraded_in_place(tmp_path: Path):
+    path = tmp_path / "cache.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    store_module.MIGRATIONS[0](db)
+    db.execute(f"PRAGMA application_id = {store_module.APPLICATION_ID}")
+    db.execute("PRAGMA user_version = 1")
+    db.execute("INSERT INTO feeds (url, added) VALUES ('https://old.example/feed/', 0)")
+    db.close()
+    s = Store.open(path)
+    assert [f.url for f in s.feeds()] == ["https://old.example/feed/"]
+    names = {r[0] for r in s._db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "entries_starred" in names
+    s.close()

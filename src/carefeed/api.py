@@ -220,6 +220,14 @@ class Carefeed:
     ) -> list[Entry]:
         return self.store.entries(flt, limit=limit, before=before)
 
+    def page_key_at(self, flt: EntryFilter, index: int) -> tuple[int, int] | None:
+        return self.store.page_key_at(flt, index)
+
+    def reopen(self) -> Carefeed:
+        """Another handle on the same cache, for a thread (SQLite connections are per
+        thread); close it when done."""
+        return Carefeed(self.paths, self.settings, Store.open(self.paths.database))
+
     def count_entries(self, flt: EntryFilter = EntryFilter()) -> int:
         return self.store.count_entries(flt)
 

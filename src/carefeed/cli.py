@@ -320,7 +320,11 @@ def cmd_poll(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
 
 def _filter(args: argparse.Namespace) -> EntryFilter:
     return EntryFilter(
-        feed=args.feed, tag=args.tag, unread=args.unread, starred=args.starred, search=args.search
+        feed=args.feed,
+        tags=tuple(args.tag or ()),
+        unread=args.unread,
+        starred=args.starred,
+        search=args.search,
     )
 
 
@@ -441,7 +445,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_poll)
 
     p = sub.add_parser("entries", parents=[common, jsonflag], help="list posts, newest first")
-    p.add_argument("--tag", help="a blog category or a feed tag (case-insensitive)")
+    p.add_argument(
+        "--tag",
+        action="append",
+        help="a blog category or a feed tag, case-insensitive (repeat: posts with all of them)",
+    )
     p.add_argument("--feed", help="a feed id, URL or part of its title")
     p.add_argument("--unread", action="store_true", help="only unread posts")
     p.add_argument("--starred", action="store_true", help="only starred posts")

@@ -431,16 +431,15 @@ class Fetcher:
         if self._client is None:
             raise RuntimeError("Fetcher.fetch() called outside 'async with Fetcher(...)'")
         cap = body_cap if body_cap is not None else self.limits.body_cap
-        async with self._all:
-            try:
-                return await self._fetch(self._client, url, etag, last_modified, cap)
-            except Exception as exc:  # a bug of ours must not end the whole poll
-                log.exception("fetching %s failed unexpectedly", display_url(url))
-                return FetchOutcome(
-                    url=url,
-                    status=FetchStatus.ERROR,
-                    error=one_line_error(f"internal error while fetching ({type(exc).__name__})"),
-                )
+        try:
+            return await self._fetch(self._client, url, etag, last_modified, cap)
+        except Exception as exc:  # a bug of ours must not end the whole poll
+            log.exception("fetching %s failed unexpectedly", display_url(url))
+            return FetchOutcome(
+                url=url,
+                status=FetchStatus.ERROR,
+                error=one_line_error(f"internal error while fetching ({type(exc).__name__})"),
+            )
 
     async def _fetch(
         self,
@@ -468,9 +467,10 @@ class Fetcher:
         while True:
             try:
                 _check_scheme(target)
-                # Waiting for a free slot on the host is queueing, not the server's slowness,
-                # so only the time spent talking to servers is charged to the deadline.
-                async with self._host_slot(target):
+                # Waiting for a free slot is queueing, not the server's slowness, so only
+                # the time spent talking to servers is charged to the deadline. The host's
+                # slot is taken first: a feed waiting on a busy host holds no global slot.
+                async with self._host_slot(target), self._all:
                     started = loop.time()
                     deadline = asyncio.timeout(budget)
                     try:

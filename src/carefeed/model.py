@@ -163,7 +163,7 @@ class EntryFilter:
     """Which posts to list; every field narrows, ``None``/False means "any"."""
 
     feed: str | None = None  # feed URL, id, or a case-insensitive part of its title
-    tag: str | None = None  # a blog category or a feed tag (OPML folder), case-insensitive
+    tags: tuple[str, ...] = ()  # each a blog category or feed tag (OPML folder); all must match
     unread: bool = False
     starred: bool = False
     search: str | None = None  # full text (FTS5) over title, summary, content, categories

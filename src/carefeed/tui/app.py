@@ -19,7 +19,7 @@ from textual.screen import Screen
 
 from carefeed.api import Carefeed
 from carefeed.tui.commands import ReaderCommands
-from carefeed.tui.queries import QueryPool, home_of
+from carefeed.tui.queries import QueryPool
 from carefeed.tui.screens.help import HelpScreen
 from carefeed.tui.screens.main import MainScreen
 
@@ -60,7 +60,7 @@ class CarefeedApp(App[None]):
         self.close_api = close_api
         # seconds the cursor rests before the preview; 0 (tests) also makes counts immediate
         self.preview_delay = preview_delay
-        self.pool = QueryPool(home_of(api))
+        self.pool = QueryPool(api)
 
     def get_default_screen(self) -> Screen[None]:
         return MainScreen()

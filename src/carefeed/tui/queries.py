@@ -5,7 +5,7 @@ runs on the UI thread, but a count under a tag filter costs ~100 ms, a full-text
 ~250 ms, the sidebar's per-feed and per-tag totals ~400 ms and the category totals ~750 ms.
 Those go here. SQLite connections belong to the thread that made them (one connection
 per thread, as lemon24/reader's LocalConnectionFactory), so every pool thread opens its
-own :class:`~carefeed.api.Carefeed` on the same home the first time it is used.
+own handle (:meth:`~carefeed.api.Carefeed.reopen`) the first time it is used.
 
 Results come back on the app's event loop (``loop.call_soon_threadsafe``); a job in a
 ``group`` cancels the group's queued jobs when submitted (the "exclusive" of Textual
@@ -21,7 +21,6 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
-from pathlib import Path
 from typing import Any, TypeVar
 
 from carefeed.api import Carefeed
@@ -30,17 +29,11 @@ from carefeed.errors import CarefeedError
 T = TypeVar("T")
 
 
-def home_of(api: Carefeed) -> Path | None:
-    """The ``--home`` an open Carefeed was opened with (None: the platform's folders)."""
-    paths = api.paths
-    return paths.data_dir if paths.data_dir == paths.config_dir else None
-
-
 class QueryPool:
     """A few threads that run ``job(api)`` against their own connection."""
 
-    def __init__(self, home: Path | None, *, workers: int = 2) -> None:
-        self._home = home
+    def __init__(self, base: Carefeed, *, workers: int = 2) -> None:
+        self._base = base
         self._local = threading.local()
         self._workers = workers
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="carefeed-q")
@@ -53,7 +46,7 @@ class QueryPool:
     def _api(self) -> Carefeed:
         api: Carefeed | None = getattr(self._local, "api", None)
         if api is None:
-            api = Carefeed.open(self._home)
+            api = self._base.reopen()
             self._local.api = api
         return api
 

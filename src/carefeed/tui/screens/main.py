@@ -202,8 +202,6 @@ class MainScreen(Screen[None]):
 
     def set_view(self, view: View) -> None:
         """List ``view``: the one way the filter changes."""
-        if self.sidebar.feeds:
-            view = replace(view, feed_tags={f.id: f.tags for f in self.sidebar.feeds})
         self.view = view
         self.status.set_filter(self._filter_words())
         self.status.set_posts(None)
@@ -309,8 +307,6 @@ class MainScreen(Screen[None]):
         polled = [f.last_fetch for f in feeds if f.last_fetch is not None]
         if not self.is_polling:
             self.status.poll_done(max(polled) if polled else None)
-        if self.view.extra_tags and not self.view.feed_tags:
-            self.set_view(self.view)
         if not feeds and self.entries.total == 0:
             self.post.show(None, has_feeds=False)
             if not self._offered_welcome and not self.reader.poll_on_start:

@@ -6,11 +6,11 @@ list's height is a number (``virtual_size``), ``render_line(y)`` asks for the po
 ``scroll_offset.y + y``, and posts come from the cache a page of 200 at a time:
 
 * a page whose predecessor's last key is known is one indexed query (~5 ms on 100k
-  posts, bench/reader.py) and is read on the UI thread, unless the view is slow (search,
-  starred, several tags), when it is read on a pool thread and the row shows "…" until
-  it arrives;
-* a jump far ahead (End, a scrollbar drag) needs the keys of the pages in between: a pool
-  thread walks them while the rows show "…";
+  posts, bench/reader.py) and is read on the UI thread, unless the view is slow (a
+  full-text search), when it is read on a pool thread and the row shows "…" until it
+  arrives;
+* a jump far ahead (End, a scrollbar drag) needs the key that ends the page before: a
+  pool thread asks the cache for it by position while the rows show "…";
 * the count (the virtual height) is always computed on a pool thread; until it arrives
   the list is as long as what it has read;
 * pages live in an LRU cache; rendered rows in another, keyed by what they show.
@@ -193,8 +193,6 @@ class EntryList(ScrollView, can_focus=True):
     def _walk_to(self, page: int) -> None:
         if self._walking:
             return
-        known = max((p for p in self._keys if p < page), default=-1)
-        start_key = self._keys.get(known)
         view, generation = self.view_state, self._generation
         self._walking = True
 
@@ -208,7 +206,7 @@ class EntryList(ScrollView, can_focus=True):
             self._rows.clear()
             self.refresh()  # rows now on screen ask for their pages again
 
-        self.pool.submit(lambda api: page_keys(api, view, known, start_key, page - 1), walked)
+        self.pool.submit(lambda api: page_keys(api, view, page - 1), walked)
 
     def entry_at(self, index: int, *, load: bool = True) -> Entry | None:
         """The post at row ``index``, or None while its page is being read."""
