@@ -642,7 +642,10 @@ class Store:
         if flt.search:
             query = fts_query(flt.search)
             if query:
-                clauses.append("e.id IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?)")
+                # "+e.id": keep SQLite walking the date index and probing the matches,
+                # so the first page stops after 200 rows instead of sorting every match
+                # (100k-post cache: 240 ms → 35 ms for a word in every post).
+                clauses.append("+e.id IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?)")
                 params.append(query)
         return clauses, params
 
