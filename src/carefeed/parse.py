@@ -274,7 +274,9 @@ def _strip_leading_space(body: bytes) -> bytes:
 def _parse_xml_feed(
     body: bytes, url: str, content_type: str | None, root: str, max_entries: int
 ) -> ParsedFeed:
-    headers = {"content-location": url, "content-type": content_type or "application/xml"}
+    # No content-location: given one, feedparser urljoins every element against it (8 of
+    # its 28 ms on a 130 KB WordPress feed); links are resolved against ``url`` here, once.
+    headers = {"content-type": content_type or "application/xml"}
     try:
         parsed = feedparser.parse(
             io.BytesIO(body),
