@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from textual import events
 
 from carefeed.api import Carefeed
 from carefeed.model import EntryFilter
@@ -161,6 +162,18 @@ async def test_slash_searches_as_you_type_and_escape_clears(app: CarefeedApp) ->
         await settle(app, pilot)
         assert len(list_rows(app)) == 11
         assert "All posts" in status(app)
+
+
+async def test_keys_typed_in_a_burst_after_slash_land_in_the_search(app: CarefeedApp) -> None:
+    """A fast typist or a paste: every key arrives before "/" has moved the focus."""
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        for key, char in [("slash", "/"), *((c, c) for c in "reab")]:
+            app.post_message(events.Key(key, char))
+        await settle(app, pilot)
+        assert main(app).search_input.value == "reab"
+        assert "search “reab”" in status(app)
+        assert len(list_rows(app)) == 1
 
 
 async def test_u_shows_unread_only(app: CarefeedApp) -> None:

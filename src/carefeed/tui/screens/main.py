@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -356,10 +356,28 @@ class MainScreen(Screen[None]):
         index = next((i for i, p in enumerate(panes) if focused is p), 0 if step > 0 else 1)
         panes[(index + step) % len(panes)].focus()
 
+    def on_key(self, event: events.Key) -> None:
+        """Textual routes a key to the widget focused when it *arrived* and runs bindings
+        only after it bubbles up, so in a burst ("/fund" typed fast, or pasted) the
+        letters after "/" reach the list before "/" has moved focus. Open the search box
+        here, synchronously, and hand the rest of the burst to it."""
+        if not (event.is_printable and event.character):
+            return
+        if event.key == "slash" and not isinstance(self.focused, Input):
+            self.action_search()
+        elif isinstance(self.focused, Input):  # an Input stops its own keys: this one
+            self.focused.insert_text_at_cursor(event.character)  # came from elsewhere
+        else:
+            return
+        event.stop()
+        event.prevent_default()
+
     def action_search(self) -> None:
         box = self.search_input
         box.display = True
-        box.focus()
+        # focus now, not via Widget.focus()'s call_later: keys typed right after "/" in
+        # the same burst (a fast typist, a paste) must land in the box, not on the list
+        self.set_focus(box)
 
     @on(Input.Changed, "#search")
     def _search_typed(self, event: Input.Changed) -> None:
