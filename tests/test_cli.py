@@ -28,6 +28,8 @@ ENTRY_KEYS = {
     "updated",
     "categories",
     "comment_count",
+    "comments_cached",
+    "new_comments",
     "comments_url",
     "comments_feed",
     "read",

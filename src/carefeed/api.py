@@ -12,10 +12,12 @@ import os
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from carefeed.comments import comment_feed_url
 from carefeed.errors import (
     CarefeedError,
     FeedError,
@@ -24,6 +26,10 @@ from carefeed.errors import (
     PollRunningError,
 )
 from carefeed.model import (
+    Comment,
+    CommentEvent,
+    CommentState,
+    CommentTarget,
     Entry,
     EntryFilter,
     Feed,
@@ -195,13 +201,82 @@ class Carefeed:
         force: bool = False,
         feed_ids: Sequence[int] | None = None,
     ) -> AsyncIterator[PollEvent]:
+        poller = self._get_poller()
+        with self._poll_lock():
+            async for event in poller.poll(due_only=due_only, force=force, feed_ids=feed_ids):
+                yield event
+
+    def _get_poller(self) -> Poller:
         if self._poller is None:
             from carefeed.poller import Poller
 
             self._poller = Poller(self.store, self.settings)
+        return self._poller
+
+    async def poll_comments(self) -> AsyncIterator[CommentEvent]:
+        """Refresh the comment feeds of recent posts and of posts whose comment count
+        changed, newest first, at most ``comment_budget`` requests."""
+        since = utc_now() - timedelta(days=self.settings.comment_days)
+        budget = self.settings.comment_budget
+        targets: list[CommentTarget] = []
+        fetches = 0
+        for entry, feed_url, generator, state in self.store.comment_candidates(
+            since=since, limit=budget * 2
+        ):
+            target = self._target(entry, feed_url, generator, state)
+            if target.url is None:
+                continue
+            if target.refused is None:
+                if fetches >= budget:
+                    continue
+                fetches += 1
+            targets.append(target)
+        if not targets:
+            return
+        poller = self._get_poller()
         with self._poll_lock():
-            async for event in self._poller.poll(due_only=due_only, force=force, feed_ids=feed_ids):
+            async for event in poller.refresh_comments(targets):
                 yield event
+
+    @staticmethod
+    def _target(
+        entry: Entry, feed_url: str, generator: str | None, state: CommentState
+    ) -> CommentTarget:
+        url, refused = comment_feed_url(entry.comments_feed, entry.link, generator, feed_url)
+        same = url is not None and url == state.feed_url
+        return CommentTarget(
+            entry_id=entry.id,
+            url=url,
+            refused=refused,
+            etag=state.etag if same else None,
+            last_modified=state.last_modified if same else None,
+            comment_count=entry.comment_count,
+        )
+
+    def comment_target(self, entry_id: int) -> CommentTarget:
+        entry, feed_url, generator = self.store.comment_source(entry_id)
+        return self._target(entry, feed_url, generator, self.store.comment_state(entry_id))
+
+    async def refresh_comments(self, entry_id: int) -> CommentEvent:
+        """Fetch one post's comment feed now (the reader does this when a post opens)."""
+        target = self.comment_target(entry_id)
+        if target.url is None:
+            return CommentEvent(
+                entry_id, None, PollStatus.ERROR, error="this post names no comment feed"
+            )
+        events = [e async for e in self._get_poller().refresh_comments([target])]
+        if not events:  # the post was removed meanwhile
+            return CommentEvent(entry_id, target.url, PollStatus.ERROR, error="post removed")
+        return events[0]
+
+    def comments(self, entry_id: int) -> list[Comment]:
+        return self.store.comments(entry_id)
+
+    def comment_state(self, entry_id: int) -> CommentState:
+        return self.store.comment_state(entry_id)
+
+    def mark_comments_seen(self, entry_id: int) -> None:
+        self.store.mark_comments_seen(entry_id, utc_now())
 
     def feeds_to_poll(self, *, due_only: bool = False, force: bool = False) -> list[Feed]:
         return self.store.feeds_to_poll(utc_now(), due_only=due_only, force=force, feed_ids=None)

@@ -22,8 +22,18 @@ from typing import Any, TextIO
 
 from carefeed import __version__
 from carefeed.api import Carefeed, summarise
+from carefeed.comments import build_tree, flatten
 from carefeed.errors import CarefeedError, PollRunningError
-from carefeed.model import Entry, EntryFilter, Feed, PollEvent, PollStatus, utc_now
+from carefeed.model import (
+    Comment,
+    CommentEvent,
+    Entry,
+    EntryFilter,
+    Feed,
+    PollEvent,
+    PollStatus,
+    utc_now,
+)
 from carefeed.text import clean_text
 
 EXIT_ERROR = 1
@@ -102,6 +112,8 @@ def entry_json(entry: Entry, *, full: bool = False) -> dict[str, Any]:
         "updated": iso(entry.updated),
         "categories": list(entry.categories),
         "comment_count": entry.comment_count,
+        "comments_cached": entry.comments_stored,
+        "new_comments": entry.new_comments,
         "comments_url": entry.comments_url,
         "comments_feed": entry.comments_feed,
         "read": entry.read,
@@ -112,6 +124,30 @@ def entry_json(entry: Entry, *, full: bool = False) -> dict[str, Any]:
         data["content"] = entry.content
         data["first_seen"] = iso(entry.first_seen)
     return data
+
+
+def comment_json(comment: Comment) -> dict[str, Any]:
+    return {
+        "id": comment.id,
+        "guid": comment.guid,
+        "link": comment.link,
+        "author": comment.author,
+        "author_link": comment.author_link,
+        "published": iso(comment.published),
+        "text": comment.text,
+        "parent": comment.parent,
+    }
+
+
+def comment_event_json(event: CommentEvent) -> dict[str, Any]:
+    return {
+        "entry_id": event.entry_id,
+        "url": event.url,
+        "status": event.status.value,
+        "new": event.new,
+        "total": event.total,
+        "error": event.error,
+    }
 
 
 def event_json(event: PollEvent) -> dict[str, Any]:
@@ -290,20 +326,35 @@ async def _run_poll(
     return events
 
 
+async def _run_polls(
+    app: Carefeed, args: argparse.Namespace, progress: Progress | None
+) -> tuple[list[PollEvent], list[CommentEvent]]:
+    """Feeds, then (with --comments) comment feeds, in one event loop: the parser pool's
+    semaphore belongs to the loop that first waits on it."""
+    events = await _run_poll(app, args, progress)
+    comments = [e async for e in app.poll_comments()] if args.comments else []
+    return events, comments
+
+
 def cmd_poll(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
     total = len(app.feeds_to_poll(due_only=args.due, force=args.force))
     deferred = app.count_deferred() if not args.force else 0
     progress = None if args.json else Progress(total, sys.stderr, out)
     try:
-        events = asyncio.run(_run_poll(app, args, progress))
+        events, comment_events = asyncio.run(_run_polls(app, args, progress))
     finally:
         if progress is not None:
             progress.finish()
     totals = summarise(events)
     if args.json:
-        dump_json(
-            {"feeds": [event_json(e) for e in events], "summary": totals, "deferred": deferred}, out
-        )
+        report: dict[str, Any] = {
+            "feeds": [event_json(e) for e in events],
+            "summary": totals,
+            "deferred": deferred,
+        }
+        if args.comments:
+            report["comments"] = [comment_event_json(e) for e in comment_events]
+        dump_json(report, out)
         return 0
     failures = [e for e in events if e.status in (PollStatus.ERROR, PollStatus.GONE)]
     if progress is not None and progress.tty:
@@ -315,6 +366,11 @@ def cmd_poll(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
     )
     if deferred:
         out.write(f"{deferred} feeds deferred (gone or backing off); `--force` polls them too\n")
+    if args.comments:
+        fetched = sum(e.status is not PollStatus.ERROR for e in comment_events)
+        failed = len(comment_events) - fetched
+        new = sum(e.new for e in comment_events)
+        out.write(f"comments: {fetched} posts refreshed, {failed} failed; {new} new comments\n")
     return 0
 
 
@@ -335,7 +391,10 @@ def cmd_entries(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
         return 0
     for e in entries:
         mark = ("●" if not e.read else " ") + ("★" if e.starred else " ")
-        comments = f"  {e.comment_count} comments" if e.comment_count else ""
+        count = max(e.comment_count or 0, e.comments_stored)
+        comments = f"  {count} comments" if count else ""
+        if e.new_comments:
+            comments += f" ({e.new_comments} new)"
         row = (
             f"{e.id:>6} {mark} {e.published:%Y-%m-%d}  {line(e.feed_title, 24):<24}  "
             f"{line(e.title, 100)}{chips(e.categories)}{comments}"
@@ -349,7 +408,9 @@ def cmd_entries(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
 def cmd_show(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
     entry = app.entry(args.id)
     if args.json:
-        dump_json(entry_json(entry, full=True), out)
+        data = entry_json(entry, full=True)
+        data["comments"] = [comment_json(c) for c in app.comments(entry.id)]
+        dump_json(data, out)
         return 0
     body = entry.content or entry.summary
     rows = [
@@ -368,6 +429,43 @@ def cmd_show(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
     out.write("\n".join(rows) + "\n\n" + clean_text(body, single_line=False, max_len=10**7) + "\n")
     if args.mark_read:
         app.set_read([entry.id])
+    return 0
+
+
+def cmd_comments(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
+    entry = app.entry(args.id)
+    error: str | None = None
+    if not args.cached:
+        event = asyncio.run(app.refresh_comments(entry.id))
+        error = event.error
+    else:
+        error = app.comment_state(entry.id).error
+    comments = app.comments(entry.id)
+    if args.json:
+        dump_json(
+            {
+                "entry_id": entry.id,
+                "title": entry.title,
+                "error": error,
+                "comments": [comment_json(c) for c in comments],
+            },
+            out,
+        )
+        return 0
+    if error:
+        sys.stderr.write(f"carefeed: comments of post {entry.id}: {line(error, 200)}\n")
+    out.write(f"Comments on: {line(entry.title)} ({len(comments)})\n")
+    if not comments:
+        out.write("no comments\n" if error is None else "no comments in the cache\n")
+    for depth, comment in flatten(build_tree(comments)):
+        pad = "    " * depth
+        marker = "↳ " if depth else ""
+        who = line(comment.author, 200) or "anonymous"
+        out.write(f"\n{pad}{marker}{who} · {comment.published:%Y-%m-%d %H:%M} UTC\n")
+        text = clean_text(comment.text, single_line=False, max_len=10**6)
+        for text_line in text.split("\n"):
+            out.write(f"{pad}  {text_line}".rstrip() + "\n")
+    app.mark_comments_seen(entry.id)
     return 0
 
 
@@ -442,6 +540,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("poll", parents=[common, jsonflag], help="fetch new posts")
     p.add_argument("--due", action="store_true", help="only feeds whose interval has passed")
     p.add_argument("--force", action="store_true", help="also feeds that are backing off")
+    p.add_argument(
+        "--comments",
+        action="store_true",
+        help="also refresh comment feeds (recent posts, or whose comment count changed)",
+    )
     p.set_defaults(func=cmd_poll)
 
     p = sub.add_parser("entries", parents=[common, jsonflag], help="list posts, newest first")
@@ -461,6 +564,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", type=int)
     p.add_argument("--mark-read", action="store_true", help="mark the post read")
     p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser(
+        "comments", parents=[common, jsonflag], help="print a post's comments as a thread"
+    )
+    p.add_argument("id", type=int)
+    p.add_argument("--cached", action="store_true", help="do not fetch; show what the cache has")
+    p.set_defaults(func=cmd_comments)
 
     p = sub.add_parser("mark", parents=[common, jsonflag], help="mark posts read/unread/starred")
     p.add_argument("ids", type=int, nargs="+", metavar="ID")

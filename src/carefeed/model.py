@@ -58,6 +58,34 @@ class ParsedFeed:
     warnings: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class CommentData:
+    """One comment as a comment feed gave it, cleaned; identity is ``guid`` within its post.
+
+    ``in_reply_to`` is what the feed said the comment answers, unresolved: an Atom
+    ``thr:in-reply-to`` ref (a comment's id, or the post's), or the ``#comment-N`` link of a
+    WordPress "In reply to" marker. comments.py turns it into a parent, or none.
+    """
+
+    guid: str
+    text: str
+    link: str | None = None
+    author: str | None = None
+    author_link: str | None = None
+    published: datetime | None = None
+    in_reply_to: str | None = None
+    in_reply_to_link: str | None = None  # thr:in-reply-to href, when given
+
+
+@dataclass(frozen=True)
+class ParsedComments:
+    """The result of parsing one comment feed."""
+
+    title: str
+    comments: tuple[CommentData, ...]
+    warnings: tuple[str, ...] = ()
+
+
 # --------------------------------------------------------------------------- HTTP
 
 
@@ -142,11 +170,52 @@ class Entry:
     first_seen: datetime
     dated: bool = True  # False when ``published`` is only the first-seen time
     sort_time: int = 0  # the list's order key with ``id``: pass (sort_time, id) as ``before``
+    comments_stored: int = 0  # comments in the cache
+    comments_seen: int | None = None  # how many there were when the reader last opened them
+
+    @property
+    def new_comments(self) -> int:
+        """Comments that arrived since the reader last opened this post's comments."""
+        if self.comments_seen is None:
+            return 0
+        return max(0, self.comments_stored - self.comments_seen)
 
     @property
     def page_key(self) -> tuple[int, int]:
         """The keyset position of this post; the next page starts after it."""
         return (self.sort_time, self.id)
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A comment as stored; ``parent`` is the id of the comment it answers (None: top level)."""
+
+    id: int
+    entry_id: int
+    guid: str
+    link: str | None
+    author: str | None
+    author_link: str | None
+    published: datetime  # the feed's date, or first-seen time when it gave none
+    text: str
+    parent: int | None
+    first_seen: datetime
+
+
+@dataclass(frozen=True)
+class CommentState:
+    """A post's comment feed as the cache knows it: validators, when fetched, what failed,
+    and when the reader last opened the post's comments (for "3 new")."""
+
+    entry_id: int
+    feed_url: str | None = None  # the comment feed fetched last time
+    etag: str | None = None
+    last_modified: str | None = None
+    last_fetch: datetime | None = None
+    error: str | None = None
+    seen_at: datetime | None = None  # when the user last read the comments
+    seen_count: int | None = None  # how many comments there were then
+    stored: int = 0  # comments in the cache
 
 
 @dataclass(frozen=True)
@@ -170,6 +239,30 @@ class EntryFilter:
 
 
 # --------------------------------------------------------------------------- polling
+
+
+@dataclass(frozen=True)
+class CommentTarget:
+    """One post's comment feed to fetch: where, and the validators from last time."""
+
+    entry_id: int
+    url: str | None  # None: the post names no comment feed (and none can be guessed)
+    refused: str | None = None  # why it will not be fetched (a different site, not http)
+    etag: str | None = None
+    last_modified: str | None = None
+    comment_count: int | None = None  # what the post's feed says now
+
+
+@dataclass(frozen=True)
+class CommentEvent:
+    """One post's comment feed fetched (or refused): how many comments are new."""
+
+    entry_id: int
+    url: str | None
+    status: PollStatus
+    new: int = 0
+    total: int = 0
+    error: str | None = None
 
 
 class PollStatus(enum.StrEnum):

@@ -24,31 +24,38 @@ import random
 import resource
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TypeVar
 
+from carefeed.comments import resolve_parents
 from carefeed.decide import next_poll_after_error, next_poll_after_success, plan_entries
-from carefeed.errors import CarefeedError, FeedNotFoundError
+from carefeed.errors import CarefeedError, EntryNotFoundError, FeedNotFoundError
 from carefeed.fetch import Fetcher
 from carefeed.model import (
+    CommentEvent,
+    CommentTarget,
     Feed,
     FeedIntent,
     FetchOutcome,
     FetchStatus,
+    ParsedComments,
     ParsedFeed,
     PollEvent,
     PollStatus,
     utc_now,
 )
-from carefeed.parse import parse_feed
+from carefeed.parse import parse_comments, parse_feed
 from carefeed.settings import Settings
 from carefeed.store import Store
 from carefeed.text import one_line_error
 from carefeed.urls import validate_feed_url
+
+T = TypeVar("T")
 
 
 def _start_parser_process(max_bytes: int, parent_pid: int) -> None:
@@ -110,6 +117,21 @@ class ParserPool:
         pool.shutdown(wait=False, cancel_futures=True)
 
     async def parse(self, body: bytes, url: str, content_type: str | None) -> ParsedFeed:
+        return await self._parse(parse_feed, body, url, content_type)
+
+    async def parse_comments(
+        self, body: bytes, url: str, content_type: str | None
+    ) -> ParsedComments:
+        """A comment feed, in the same processes, under the same deadline and memory cap."""
+        return await self._parse(parse_comments, body, url, content_type)
+
+    async def _parse(
+        self,
+        func: Callable[[bytes, str, str | None, int], T],
+        body: bytes,
+        url: str,
+        content_type: str | None,
+    ) -> T:
         # Submit only when a worker is free, so the deadline times the parse itself and
         # not the wait behind other feeds in the queue.
         async with self._slots:
@@ -118,7 +140,7 @@ class ParserPool:
                     pool = await self._get()
                 except (OSError, ValueError) as exc:  # e.g. no usable stderr under a TUI
                     raise CarefeedError(f"cannot start the parser process: {exc}") from None
-                job = pool.submit(parse_feed, body, url, content_type, self._limits.max_entries)
+                job = pool.submit(func, body, url, content_type, self._limits.max_entries)
                 try:
                     return await asyncio.wait_for(
                         asyncio.wrap_future(job), self._limits.parse_timeout
@@ -229,6 +251,99 @@ class Poller:
                 for task in list(tasks):
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def refresh_comments(
+        self, targets: Sequence[CommentTarget]
+    ) -> AsyncIterator[CommentEvent]:
+        """Fetch, parse and store the comment feeds of ``targets``; one event per target,
+        in the order they finish. A refused feed is recorded without any request."""
+        limits = self.settings.limits
+        done: asyncio.Queue[tuple[CommentTarget, FetchOutcome, ParsedComments | None, str | None]]
+        done = asyncio.Queue()
+        fetchable = [t for t in targets if t.url is not None and t.refused is None]
+        for target in targets:
+            if target.url is None or target.refused is not None:
+                event = self._store_comments(target, None, None, target.refused)
+                if event is not None:
+                    yield event
+        if not fetchable:
+            return
+        async with Fetcher(limits) as fetcher:
+
+            async def one(target: CommentTarget) -> None:
+                assert target.url is not None
+                parsed: ParsedComments | None = None
+                error: str | None = None
+                try:
+                    outcome = await fetcher.fetch(
+                        target.url,
+                        etag=target.etag,
+                        last_modified=target.last_modified,
+                        body_cap=limits.comment_body_cap,
+                    )
+                    body = outcome.body
+                    outcome = replace(outcome, body=None)
+                    if outcome.status is FetchStatus.OK and body is not None:
+                        try:
+                            parsed = await self.parsers.parse_comments(
+                                body, outcome.final_url or target.url, outcome.content_type
+                            )
+                        except CarefeedError as exc:
+                            error = one_line_error(str(exc))
+                except Exception as exc:  # a bug must cost one post, never the poll
+                    outcome = FetchOutcome(target.url, FetchStatus.ERROR)
+                    error = one_line_error(f"internal error: {type(exc).__name__}: {exc}")
+                done.put_nowait((target, outcome, parsed, error))
+
+            tasks = {asyncio.create_task(one(t)) for t in fetchable}
+            for task in tasks:
+                task.add_done_callback(tasks.discard)
+            try:
+                for _ in fetchable:
+                    target, outcome, parsed, error = await done.get()
+                    event = self._store_comments(target, outcome, parsed, error)
+                    if event is not None:
+                        yield event
+            finally:
+                for task in list(tasks):
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _store_comments(
+        self,
+        target: CommentTarget,
+        outcome: FetchOutcome | None,
+        parsed: ParsedComments | None,
+        error: str | None,
+    ) -> CommentEvent | None:
+        now = utc_now()
+        event = CommentEvent(entry_id=target.entry_id, url=target.url, status=PollStatus.ERROR)
+        if outcome is not None and outcome.status in (FetchStatus.ERROR, FetchStatus.GONE):
+            error = error or outcome.error or "no response"
+        try:
+            if outcome is None or error is not None:
+                error = error or "no comment feed for this post"
+                self.store.write_comments(target, now, error=error, ok=False)
+                return replace(event, error=error)
+            if parsed is None:  # 304
+                self.store.write_comments(
+                    target,
+                    now,
+                    etag=outcome.etag or target.etag,
+                    last_modified=outcome.last_modified or target.last_modified,
+                )
+                return replace(event, status=PollStatus.NOT_MODIFIED)
+            new = self.store.write_comments(
+                target,
+                now,
+                comments=parsed.comments,
+                parents=resolve_parents(parsed.comments),
+                etag=outcome.etag,
+                last_modified=outcome.last_modified,
+            )
+        except EntryNotFoundError:
+            return None
+        return replace(event, status=PollStatus.UPDATED, new=new, total=len(parsed.comments))
 
     def _store_result(self, result: _Fetched) -> PollEvent | None:
         """Turn one feed's fetch/parse into writes; None when the feed vanished meanwhile."""

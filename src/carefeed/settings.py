@@ -31,6 +31,7 @@ class Limits:
     parse_memory: int = 1024 * MIB  # address-space cap of a parser process
     max_entries: int = 5000  # newest posts kept from one document
     parse_workers: int = 2  # parser processes (the machines here have 2 cores)
+    comment_body_cap: int = 2 * MIB  # decoded bytes of one post's comment feed
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class Settings:
     interval: int = 3600  # seconds between polls of one feed (`poll --due`)
     max_backoff: int = 86400  # back-off after repeated errors never exceeds this
     max_defer: int = 7 * 86400  # Retry-After / max-age are honoured up to this
+    comment_days: int = 14  # `poll --comments` refreshes posts younger than this…
+    comment_budget: int = 100  # …with at most this many comment-feed requests per poll
 
 
 class SettingsError(CarefeedError):
@@ -76,7 +79,8 @@ def load_settings(path: Path) -> Settings:
     if not isinstance(limits_table, dict):
         raise SettingsError(f"{path}: [limits] must be a table")
     limits = replace(Limits(), **_coerce(Limits, limits_table, f"{path} [limits]"))
-    top = {k: v for k, v in data.items() if k in {"interval", "max_backoff", "max_defer"}}
+    top_keys = {"interval", "max_backoff", "max_defer", "comment_days", "comment_budget"}
+    top = {k: v for k, v in data.items() if k in top_keys}
     unknown = set(data) - set(top) - {"reader"}
     if unknown:
         raise SettingsError(f"{path}: unknown setting {sorted(unknown)[0]!r}")

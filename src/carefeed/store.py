@@ -32,6 +32,10 @@ from carefeed.errors import (
     StoreError,
 )
 from carefeed.model import (
+    Comment,
+    CommentData,
+    CommentState,
+    CommentTarget,
     Entry,
     EntryFilter,
     EntryIntent,
@@ -163,9 +167,42 @@ _V2 = """
 CREATE INDEX entries_starred ON entries(starred, sort_time DESC, id DESC);
 """
 
+# Comments (issue 4): one row per comment; one row per post whose comment feed was
+# fetched or whose comments were read (validators, last error, "seen" for "3 new").
+# ``parent_guid`` is kept, not a row id: a reply may arrive before the comment it answers.
+_V3 = """
+CREATE TABLE comments (
+    id INTEGER PRIMARY KEY,
+    entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+    guid TEXT NOT NULL,
+    link TEXT,
+    author TEXT,
+    author_link TEXT,
+    published INTEGER NOT NULL,
+    dated INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    parent_guid TEXT,
+    first_seen INTEGER NOT NULL,
+    UNIQUE (entry_id, guid)
+);
+CREATE TABLE comment_feeds (
+    entry_id INTEGER PRIMARY KEY REFERENCES entries(id) ON DELETE CASCADE,
+    url TEXT,
+    etag TEXT,
+    last_modified TEXT,
+    last_fetch INTEGER,
+    error TEXT,
+    count_at_fetch INTEGER,               -- the post's comment count when last fetched
+    stored INTEGER NOT NULL DEFAULT 0,    -- comments in the cache for this post
+    seen_at INTEGER,
+    seen_count INTEGER
+);
+"""
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     lambda db: _run_script(db, _V1),
     lambda db: _run_script(db, _V2),  # the Starred view on a big cache: 180 ms → ~1 ms
+    lambda db: _run_script(db, _V3),  # comments
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -594,7 +631,9 @@ class Store:
         e.id, e.feed_id, coalesce(f.user_title, nullif(f.title, ''), f.url), e.guid, e.title,
         e.link, e.author, e.published, e.updated, e.summary, e.content, e.categories,
         e.comments_url, e.comments_feed, e.comment_count, e.read, e.starred, e.first_seen,
-        e.dated, e.sort_time
+        e.dated, e.sort_time,
+        (SELECT cf.stored FROM comment_feeds cf WHERE cf.entry_id = e.id),
+        (SELECT cf.seen_count FROM comment_feeds cf WHERE cf.entry_id = e.id)
     """
 
     @staticmethod
@@ -620,6 +659,8 @@ class Store:
             first_seen=from_ts(row[17]) or datetime.fromtimestamp(0, UTC),
             dated=bool(row[18]),
             sort_time=row[19],
+            comments_stored=row[20] or 0,
+            comments_seen=row[21],
         )
 
     def _where(self, flt: EntryFilter) -> tuple[list[str], list[Any]]:
@@ -737,6 +778,180 @@ class Store:
             sql += " LIMIT ?"
             params = (limit,)
         return [LabelCount(n, t, u) for n, t, u in self._db.execute(sql, params)]
+
+    # ----------------------------------------------------------------- comments
+
+    def comment_state(self, entry_id: int) -> CommentState:
+        row = self._db.execute(
+            "SELECT url, etag, last_modified, last_fetch, error, seen_at, seen_count, stored"
+            " FROM comment_feeds WHERE entry_id = ?",
+            (entry_id,),
+        ).fetchone()
+        if row is None:
+            return CommentState(entry_id=entry_id)
+        return CommentState(
+            entry_id=entry_id,
+            feed_url=row[0],
+            etag=row[1],
+            last_modified=row[2],
+            last_fetch=from_ts(row[3]),
+            error=row[4],
+            seen_at=from_ts(row[5]),
+            seen_count=row[6],
+            stored=row[7],
+        )
+
+    def comment_source(self, entry_id: int) -> tuple[Entry, str, str | None]:
+        """A post with its feed's URL and generator (where its comment feed may be)."""
+        entry = self.entry(entry_id)
+        row = self._db.execute(
+            "SELECT url, generator FROM feeds WHERE id = ?", (entry.feed_id,)
+        ).fetchone()
+        return entry, row[0], row[1]
+
+    def comment_candidates(
+        self, *, since: datetime, limit: int
+    ) -> list[tuple[Entry, str, str | None, CommentState]]:
+        """Posts whose comments a poll should refresh, newest first: younger than
+        ``since``, or whose comment count changed since their comment feed was last
+        fetched. Posts the feed says have no comments are left alone."""
+        rows = self._db.execute(
+            f"SELECT {self._ENTRY_COLUMNS}, f.url, f.generator FROM entries e"
+            " JOIN feeds f ON f.id = e.feed_id"
+            " LEFT JOIN comment_feeds c ON c.entry_id = e.id"
+            " WHERE (e.comments_feed IS NOT NULL OR (e.link IS NOT NULL AND"
+            "   lower(coalesce(f.generator, '')) LIKE '%wordpress%'))"
+            " AND coalesce(e.comment_count, -1) != 0"
+            " AND (e.sort_time >= ? OR (e.comment_count IS NOT NULL"
+            "   AND e.comment_count IS NOT c.count_at_fetch))"
+            " ORDER BY e.sort_time DESC, e.id DESC LIMIT ?",
+            (to_ts(since), limit),
+        ).fetchall()
+        out = []
+        for row in rows:
+            entry = self._entry_from_row(row)
+            out.append((entry, row[-2], row[-1], self.comment_state(entry.id)))
+        return out
+
+    def comments(self, entry_id: int) -> list[Comment]:
+        """A post's comments, oldest first, each with its parent's id (or None)."""
+        rows = self._db.execute(
+            "SELECT id, entry_id, guid, link, author, author_link, published, text,"
+            " parent_guid, first_seen FROM comments WHERE entry_id = ?"
+            " ORDER BY published, id",
+            (entry_id,),
+        ).fetchall()
+        ids = {row[2]: row[0] for row in rows}
+        epoch = datetime.fromtimestamp(0, UTC)
+        return [
+            Comment(
+                id=row[0],
+                entry_id=row[1],
+                guid=row[2],
+                link=row[3],
+                author=row[4],
+                author_link=row[5],
+                published=from_ts(row[6]) or epoch,
+                text=row[7],
+                parent=ids.get(row[8]) if row[8] is not None else None,
+                first_seen=from_ts(row[9]) or epoch,
+            )
+            for row in rows
+        ]
+
+    def write_comments(
+        self,
+        target: CommentTarget,
+        fetched_at: datetime,
+        *,
+        comments: Sequence[CommentData] | None = None,
+        parents: dict[str, str | None] | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        error: str | None = None,
+        ok: bool = True,
+    ) -> int:
+        """Write one comment feed's fetch (all or nothing); return how many comments are new.
+
+        ``comments`` None: nothing to parse (304) or a failure; ``ok`` False keeps the old
+        validators so the next try is still conditional. Comments are never deleted: a
+        feed that shows only the newest few must not make older ones vanish.
+        """
+        now = to_ts(fetched_at) or 0
+        new = 0
+        parents = parents or {}
+        with self._write() as db:
+            if (
+                db.execute("SELECT 1 FROM entries WHERE id = ?", (target.entry_id,)).fetchone()
+                is None
+            ):
+                raise EntryNotFoundError(f"no post with id {target.entry_id}")
+            for c in comments or ():
+                published = to_ts(c.published)
+                values = (
+                    c.link,
+                    c.author,
+                    c.author_link,
+                    c.text,
+                    parents.get(c.guid),
+                )
+                row = db.execute(
+                    "SELECT id FROM comments WHERE entry_id = ? AND guid = ?",
+                    (target.entry_id, c.guid),
+                ).fetchone()
+                if row is None:
+                    db.execute(
+                        "INSERT INTO comments (link, author, author_link, text, parent_guid,"
+                        " entry_id, guid, published, dated, first_seen)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        (
+                            *values,
+                            target.entry_id,
+                            c.guid,
+                            published if published is not None else now,
+                            int(published is not None),
+                            now,
+                        ),
+                    )
+                    new += 1
+                else:
+                    db.execute(
+                        "UPDATE comments SET link=?, author=?, author_link=?, text=?,"
+                        " parent_guid=coalesce(?, parent_guid),"
+                        " published=coalesce(?, published) WHERE id = ?",
+                        (*values, published, row[0]),
+                    )
+            stored = db.execute(
+                "SELECT count(*) FROM comments WHERE entry_id = ?", (target.entry_id,)
+            ).fetchone()[0]
+            db.execute(
+                "INSERT INTO comment_feeds (entry_id) VALUES (?) ON CONFLICT DO NOTHING",
+                (target.entry_id,),
+            )
+            sets = "url = ?, last_fetch = ?, error = ?, stored = ?"
+            params: list[Any] = [target.url, now, error, stored]
+            if ok:
+                sets += ", etag = ?, last_modified = ?, count_at_fetch = ?"
+                params += [etag, last_modified, target.comment_count]
+            db.execute(
+                f"UPDATE comment_feeds SET {sets} WHERE entry_id = ?",
+                (*params, target.entry_id),
+            )
+        return new
+
+    def mark_comments_seen(self, entry_id: int, now: datetime) -> None:
+        """The reader has seen this post's comments as they are now."""
+        with self._write() as db:
+            stored = db.execute(
+                "SELECT count(*) FROM comments WHERE entry_id = ?", (entry_id,)
+            ).fetchone()[0]
+            db.execute(
+                "INSERT INTO comment_feeds (entry_id, stored, seen_at, seen_count)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (entry_id) DO UPDATE SET"
+                " stored = excluded.stored, seen_at = excluded.seen_at,"
+                " seen_count = excluded.seen_count",
+                (entry_id, stored, to_ts(now), stored),
+            )
 
     # ----------------------------------------------------------------- health
 

@@ -20,6 +20,7 @@ ACTIONS: list[tuple[str, str, str]] = [
     ("Clear the filter", "escape: all posts", "clear_filter"),
     ("Toggle read", "r: mark the post read or unread", "toggle_read"),
     ("Toggle star", "s: star or unstar the post", "toggle_star"),
+    ("Comments", "c: the post's comments as a thread", "comments"),
     ("Open in browser", "o: the post's web page", "open_link"),
     ("Add a feed", "a: subscribe by address", "add_feed"),
     ("Import OPML", "i: import a subscription list", "import_opml"),

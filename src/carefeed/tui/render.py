@@ -22,12 +22,14 @@ are deterministic and the list can cache rendered rows.
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from rich.text import Text
 from textual.content import Content
 
-from carefeed.model import Entry, Feed, LabelCount
+from carefeed.model import Comment, Entry, Feed, LabelCount
 from carefeed.text import CONTENT_MAX, NAME_MAX, TITLE_MAX, clean_text, safe_url
 
 # Component classes the reader's screens declare; render output refers to them by name.
@@ -179,6 +181,9 @@ def entry_row(entry: Entry, width: int, now: datetime) -> Content:
     feed_w = min(22, width // 5) if width >= 60 else 0
     chips_w = min(40, width // 4) if width >= 70 else 0
     title_w = width - 4 - date_w - comments_w - (feed_w + 2 if feed_w else 0)
+    fresh = entry.new_comments
+    new_c = Content.styled(f" {fresh} new", ".cf--unread") if fresh and width >= 40 else Content("")
+    title_w -= new_c.cell_length
     title_style = ".cf--unread" if not entry.read else ".cf--read"
     title = clean(entry.title) or "(no title)"
     title_c = Content.styled(title, title_style)
@@ -192,7 +197,7 @@ def entry_row(entry: Entry, width: int, now: datetime) -> Content:
         ).truncate(title_w, ellipsis=True, pad=True)
     else:
         title_part = title_c.truncate(title_w, ellipsis=True, pad=True)
-    parts: list[Content] = [marker, Content(" "), star, Content(" "), title_part]
+    parts: list[Content] = [marker, Content(" "), star, Content(" "), title_part, new_c]
     if feed_w:
         parts += [
             Content("  "),
@@ -201,6 +206,8 @@ def entry_row(entry: Entry, width: int, now: datetime) -> Content:
     parts.append(_fit_right(relative_date(entry.published, now), date_w, ".cf--date"))
     if comments_w:
         count = entry.comment_count
+        if count is None or count < entry.comments_stored:
+            count = entry.comments_stored
         text = f"{COMMENT_GLYPH}{count}" if count else ""
         parts.append(_fit_right(text, comments_w, ".cf--count"))
     return Content.assemble(*parts).truncate(width, pad=True)
@@ -271,21 +278,70 @@ def post_body(entry: Entry) -> Content:
     return content
 
 
-def post_comments(entry: Entry) -> Content:
-    """The comments section until the comments feature fills it: the count and the link."""
+def post_comments(
+    entry: Entry,
+    *,
+    shown: int = 0,
+    new: int = 0,
+    error: str | None = None,
+    fetching: bool = False,
+) -> Content:
+    """The comments section's heading: the count, what is new, a failed fetch in one line,
+    and the page where people comment. The comments themselves are the tree below it."""
     count = entry.comment_count
+    if count is None and shown:
+        count = shown
+    elif count is not None:
+        count = max(count, shown)
     heading = f"Comments ({count})" if count is not None else "Comments"
-    lines: list[Content] = [Content.styled(heading, ".cf--heading")]
-    page = safe_url(entry.comments_url) or safe_url(entry.link)
-    if count == 0:
+    parts: list[Content | str | tuple[str, str]] = [(heading, ".cf--heading")]
+    if new:
+        parts += ["  ", (f"{new} new", ".cf--unread")]
+    lines: list[Content] = [Content.assemble(*parts)]
+    if error:
+        lines.append(Content.styled(clean(error, max_len=200), ".cf--error"))
+    if fetching and not shown:
+        lines.append(Content.styled("Fetching comments…", ".cf--muted"))
+    elif shown:
+        lines.append(
+            Content.styled("c: to the comments · enter/space: fold a thread", ".cf--muted")
+        )
+    elif count == 0:
         lines.append(Content.styled("No comments yet.", ".cf--muted"))
-    elif entry.comments_feed or count:
-        lines.append(Content.styled("The comments are not shown in the reader yet.", ".cf--muted"))
+    elif count and not entry.comments_feed and not error:
+        lines.append(Content.styled("The feed does not publish these comments.", ".cf--muted"))
+    page = safe_url(entry.comments_url) or safe_url(entry.link)
     if page:
         lines.append(
             Content.assemble(("Read or add comments at ", ".cf--muted"), (page, ".cf--link"))
         )
     return Content("\n").join(lines)
+
+
+def comment_label(comment: Comment, now: datetime, *, new: bool = False) -> Text:
+    """A comment's line in the tree: ``Author · 3h`` (a Rich ``Text``, never markup:
+    Tree parses ``str`` labels, HOSTILE.md F5)."""
+    label = Text(clean(comment.author, max_len=NAME_MAX) or "anonymous", style="bold")
+    label.append(" · ")
+    label.append(relative_date(comment.published, now), style="dim")
+    if new:
+        label.append("  new", style="bold")
+    return label
+
+
+def comment_lines(text: str, width: int) -> list[Text]:
+    """A comment's text as tree leaves, wrapped to ``width`` cells (one leaf per line)."""
+    body = clean_text(text, single_line=False, max_len=CONTENT_MAX)
+    out: list[Text] = []
+    for paragraph in body.split("\n"):
+        if not paragraph.strip():
+            out.append(Text(""))
+            continue
+        for row in textwrap.wrap(paragraph, max(20, width)) or [""]:
+            out.append(Text(row))
+    while out and not out[-1].plain:
+        out.pop()
+    return out or [Text("(no text)", style="dim")]
 
 
 def empty_post(has_feeds: bool) -> Content:

@@ -24,6 +24,7 @@ KEYS: list[tuple[str, str]] = [
     ("u", "unread posts only (again: all)"),
     ("r", "mark read / unread"),
     ("s", "star / unstar"),
+    ("c", "the post's comments (enter/space folds a thread)"),
     ("o", "open the post in the browser ($BROWSER)"),
     ("R", "poll every feed now"),
     ("a", "add a feed by its address"),
@@ -57,6 +58,7 @@ class HelpScreen(ModalScreen[None]):
                             (render.UNREAD_GLYPH, "unread"),
                             (render.STAR_GLYPH, "starred"),
                             (render.COMMENT_GLYPH + "4", "comments"),
+                            ("3 new", "comments since you last read the post"),
                             (render.ERROR_GLYPH, "the feed's last poll failed (press e)"),
                             (render.GONE_GLYPH, "the feed is gone (410) and no longer polled"),
                         ]

@@ -26,7 +26,7 @@ from textual.widgets import Footer, Input
 
 from carefeed.api import Carefeed, ImportReport
 from carefeed.errors import CarefeedError, PollRunningError
-from carefeed.model import Entry, EntryFilter, Feed, LabelCount, PollStatus
+from carefeed.model import CommentEvent, Entry, EntryFilter, Feed, LabelCount, PollStatus
 from carefeed.text import safe_url
 from carefeed.tui import render
 from carefeed.tui.messages import (
@@ -98,6 +98,7 @@ class MainScreen(Screen[None]):
         Binding("u", "toggle_unread", "Unread", id="main.unread", tooltip="Unread posts only"),
         Binding("r", "toggle_read", "Read", id="main.read", tooltip="Mark read / unread"),
         Binding("s", "toggle_star", "Star", id="main.star"),
+        Binding("c", "comments", "Comments", id="main.comments", tooltip="The post's comments"),
         Binding("o", "open_link", "Browser", id="main.open", tooltip="Open the post in a browser"),
         Binding("R", "poll", "Poll", id="main.poll", tooltip="Fetch every feed now"),
         Binding("a", "add_feed", "Add", show=False, id="main.add", tooltip="Subscribe to a feed"),
@@ -126,6 +127,7 @@ class MainScreen(Screen[None]):
         self._preview_timer: Timer | None = None
         self._counts_timer: Timer | None = None
         self._offered_welcome = False
+        self._want_comments: int | None = None  # c was pressed before they arrived
 
     @property
     def reader(self) -> CarefeedApp:
@@ -227,7 +229,7 @@ class MainScreen(Screen[None]):
         shown = self.post.entry
         delay = self.reader.preview_delay
         if delay <= 0 or (shown is not None and shown.id == entry.id):
-            self.post.show(entry)
+            self._show_post(entry)
         else:
             self._preview_timer = self.set_timer(delay, lambda: self._preview(entry))
 
@@ -235,7 +237,7 @@ class MainScreen(Screen[None]):
         self._preview_timer = None
         current = self.entries.current
         if current is not None and current.id == entry.id:
-            self.post.show(current)
+            self._show_post(current)
 
     def on_entry_opened(self, message: EntryOpened) -> None:
         entry = message.entry
@@ -244,8 +246,79 @@ class MainScreen(Screen[None]):
             self._preview_timer = None
         if not entry.read:
             entry = self._mark(entry, read=True)
-        self.post.show(entry)
+        self._show_post(entry, fetch=True)
         self.post.focus()
+
+    # ----------------------------------------------------------------- comments
+
+    def _show_post(self, entry: Entry, *, fetch: bool = False) -> None:
+        """Show ``entry`` with its cached comments at once; with ``fetch``, also fetch its
+        comment feed in the background (the tree fills in when it arrives)."""
+        before = self.post.entry
+        self.post.show(entry)
+        if before is not None and before.id == entry.id and not fetch:
+            return
+        api = self.reader.api
+        try:
+            comments = api.comments(entry.id)
+            state = api.comment_state(entry.id)
+            target = api.comment_target(entry.id) if fetch else None
+        except CarefeedError as exc:
+            self.notify(render.message(str(exc)), severity="error", markup=False)
+            return
+        seen = state.seen_at
+        new_ids = {c.id for c in comments if seen is not None and c.first_seen > seen}
+        fetching = target is not None and target.url is not None
+        self.post.set_comments(
+            entry.id, comments, error=state.error, fetching=fetching, new_ids=new_ids
+        )
+        if fetching:
+            self.fetch_comments(entry.id, seen)
+
+    @work(exclusive=True, group="comments", exit_on_error=False)
+    async def fetch_comments(self, entry_id: int, seen: datetime | None) -> None:
+        """One post's comment feed, fetched now; a failure is one line in the post."""
+        api = self.reader.api
+        try:
+            event = await api.refresh_comments(entry_id)
+        except CarefeedError as exc:
+            event = CommentEvent(entry_id, None, PollStatus.ERROR, error=str(exc))
+        shown = self.post.entry
+        if shown is None or shown.id != entry_id:
+            return
+        try:
+            comments = api.comments(entry_id)
+            if comments or event.url is not None:
+                api.mark_comments_seen(entry_id)
+        except CarefeedError as exc:
+            self.notify(render.message(str(exc)), severity="error", markup=False)
+            return
+        new_ids = {c.id for c in comments if seen is not None and c.first_seen > seen}
+        updated = replace(shown, comments_stored=len(comments), comments_seen=len(comments))
+        self.entries.update_entry(updated)
+        self.post.show(updated)
+        self.post.set_comments(
+            entry_id, comments, error=event.error if event.url else None, new_ids=new_ids
+        )
+        if self._want_comments == entry_id:
+            self._want_comments = None
+            if comments and self.focused is self.post:
+                self.post.focus_comments()
+
+    def action_comments(self) -> None:
+        """c: to the comments of the post being read (or under the cursor)."""
+        entry = self._target()
+        if entry is None:
+            self.notify("No post selected.", markup=False)
+            return
+        if self.post.entry is None or self.post.entry.id != entry.id:
+            self._show_post(entry, fetch=True)
+        if not self.post.focus_comments():
+            self._want_comments = entry.id if self.post.fetching else None
+
+    @property
+    def _in_post(self) -> bool:
+        return self.focused is self.post or self.focused is self.post.comment_tree
 
     def _mark(
         self, entry: Entry, *, read: bool | None = None, starred: bool | None = None
@@ -412,7 +485,7 @@ class MainScreen(Screen[None]):
         self.entries.focus()
 
     def action_back(self) -> None:
-        if self.focused is self.post or self.focused is self.sidebar:
+        if self._in_post or self.focused is self.sidebar:
             self.entries.focus()
         elif self.focused is self.search_input:
             self._close_search()
@@ -434,7 +507,7 @@ class MainScreen(Screen[None]):
 
     def _target(self) -> Entry | None:
         """The post the keys act on: the one shown when reading it, else the cursor's."""
-        if self.focused is self.post and self.post.entry is not None:
+        if self._in_post and self.post.entry is not None:
             current = self.entries.current
             if current is not None and current.id == self.post.entry.id:
                 return current

@@ -344,7 +344,16 @@ class EntryList(ScrollView, can_focus=True):
             content = render.loading_row(width)
             key: tuple[object, ...] = ("loading", is_cursor, width, self.has_focus)
         else:
-            key = (entry.id, entry.read, entry.starred, is_cursor, width, self.has_focus)
+            key = (
+                entry.id,
+                entry.read,
+                entry.starred,
+                entry.comments_stored,
+                entry.comments_seen,
+                is_cursor,
+                width,
+                self.has_focus,
+            )
             cached = self._rows.get(key)
             if cached is not None:
                 return cached
