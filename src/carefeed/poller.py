@@ -29,7 +29,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from carefeed.comments import resolve_parents
@@ -53,7 +53,7 @@ from carefeed.parse import parse_comments, parse_feed
 from carefeed.settings import Settings
 from carefeed.store import Store
 from carefeed.text import one_line_error
-from carefeed.urls import validate_feed_url
+from carefeed.urls import display_url, validate_feed_url
 
 T = TypeVar("T")
 
@@ -394,6 +394,24 @@ class Poller:
                 )
                 return replace(event, error=error)
             new_url = self._moved_to(outcome)
+            if new_url is not None and self.store.feed_id_for_url(new_url) not in (None, feed.id):
+                # Storing its posts here would show every post twice: say so instead.
+                error = one_line_error(
+                    f"moved permanently to {display_url(new_url)}, which is already "
+                    "subscribed as another feed: remove this one"
+                )
+                self.store.apply_update(
+                    FeedIntent(
+                        feed_id=feed.id,
+                        fetched_at=now,
+                        ok=False,
+                        error=error,
+                        error_count=feed.error_count + 1,
+                        next_due=now + timedelta(seconds=self.settings.max_backoff),
+                    ),
+                    (),
+                )
+                return replace(event, error=error)
             ok = FeedIntent(
                 feed_id=feed.id,
                 fetched_at=now,

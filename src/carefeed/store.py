@@ -257,6 +257,7 @@ class Store:
             raise StoreError(f"cannot open {path}: {exc}") from None
         try:
             store = cls(db, path)
+            store._check_owner()  # before anything that writes, such as journal_mode
             store._configure(timeout)
             store._migrate()
         except sqlite3.DatabaseError as exc:
@@ -277,7 +278,8 @@ class Store:
             db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
 
-    def _migrate(self) -> None:
+    def _check_owner(self) -> None:
+        """Refuse another program's database or a newer carefeed's, without a write."""
         db = self._db
         app_id = db.execute("PRAGMA application_id").fetchone()[0]
         version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -292,7 +294,10 @@ class Store:
                 f"{self.path} was written by a newer carefeed (schema {version}, this one "
                 f"knows {SCHEMA_VERSION}): upgrade carefeed"
             )
-        if version == SCHEMA_VERSION:
+
+    def _migrate(self) -> None:
+        db = self._db
+        if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
             return
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -448,6 +453,10 @@ class Store:
         if not rows:
             raise FeedNotFoundError("no feed matches that id, URL or title")
         raise FeedNotFoundError(f"{len(rows)} feeds match; give more of the title, or the id")
+
+    def feed_id_for_url(self, url: str) -> int | None:
+        row = self._db.execute("SELECT id FROM feeds WHERE url = ?", (url,)).fetchone()
+        return None if row is None else int(row[0])
 
     def feeds_to_poll(
         self, now: datetime, *, due_only: bool, force: bool, feed_ids: Sequence[int] | None
