@@ -29,7 +29,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TypeVar
 
 from carefeed.comments import resolve_parents
@@ -355,6 +355,13 @@ class Poller:
         )
         failed = outcome.status in (FetchStatus.ERROR, FetchStatus.GONE)
         error = (outcome.error if failed else None) or result.parse_error
+        moved = None if failed else self._moved_to(outcome)
+        if moved is not None and self.store.feed_id_for_url(moved) not in (None, feed.id):
+            # Storing its posts here would show every post twice: say so instead.
+            error = one_line_error(
+                f"moved permanently to {display_url(moved)}, which is already subscribed "
+                "as another feed: remove this one"
+            )
         try:
             if outcome.status is FetchStatus.GONE:
                 self.store.apply_update(
@@ -393,25 +400,7 @@ class Poller:
                     (),
                 )
                 return replace(event, error=error)
-            new_url = self._moved_to(outcome)
-            if new_url is not None and self.store.feed_id_for_url(new_url) not in (None, feed.id):
-                # Storing its posts here would show every post twice: say so instead.
-                error = one_line_error(
-                    f"moved permanently to {display_url(new_url)}, which is already "
-                    "subscribed as another feed: remove this one"
-                )
-                self.store.apply_update(
-                    FeedIntent(
-                        feed_id=feed.id,
-                        fetched_at=now,
-                        ok=False,
-                        error=error,
-                        error_count=feed.error_count + 1,
-                        next_due=now + timedelta(seconds=self.settings.max_backoff),
-                    ),
-                    (),
-                )
-                return replace(event, error=error)
+            new_url = moved
             ok = FeedIntent(
                 feed_id=feed.id,
                 fetched_at=now,
