@@ -309,3 +309,23 @@ def test_poll_killed_mid_write_loses_nothing_committed(home: Path, feed_server: 
     summary = cli_json(home, "poll", "--force")["summary"]
     assert summary["failed"] == 0
     assert cli_json(home, "entries", "--limit", "100000").__len__() == 300 * 20
+
+
+def test_doctor_reports_cache_and_failing_feeds(home: Path, subscribed: dict[str, str]):
+    run_cli(home, "poll")
+    report = cli_json(home, "doctor")
+    assert report["integrity"] == "ok" and report["schema"] >= 1 and report["size_bytes"] > 0
+    assert report["feeds"] == 4 and report["posts"] == 7
+    assert [f["title"] for f in report["failing"]] == ["Dead Blog"]
+    assert report["failing"][0]["error"].startswith("HTTP 404")
+    assert any("--force" in a for a in report["advice"])
+    text = run_cli(home, "doctor").stdout.decode()
+    assert "integrity  ok" in text and "failing    Dead Blog: HTTP 404" in text
+
+
+def test_doctor_on_a_damaged_cache_says_so_and_touches_nothing(home: Path):
+    (home / "cache.db").write_bytes(b"SQLite format 3\x00" + b"\xff" * 8000)
+    before = (home / "cache.db").read_bytes()
+    result = run_cli(home, "doctor", check=False)
+    assert result.returncode == 1 and b"damaged" in result.stderr
+    assert (home / "cache.db").read_bytes() == before

@@ -469,6 +469,73 @@ def cmd_comments(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_doctor(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
+    """Check the cache and the feeds, and say what to do about each problem."""
+    store = app.store
+    integrity = store.integrity_check()
+    feeds = app.feeds()
+    failing = [f for f in feeds if f.error and not f.gone]
+    gone = [f for f in feeds if f.gone]
+    advice: list[str] = []
+    if integrity != "ok":
+        advice.append(
+            f"the cache is damaged: copy {store.path} somewhere safe, move it away, then "
+            "`carefeed import` your OPML export to start a new cache"
+        )
+    if failing:
+        advice.append(
+            "feeds in error are retried with back-off; `carefeed poll --force` retries now, "
+            "`carefeed remove URL` drops a feed that has moved for good"
+        )
+    if gone:
+        advice.append("gone feeds (HTTP 410) are no longer polled: remove them")
+    size = store.size_bytes()
+    report = {
+        "cache": str(store.path),
+        "integrity": integrity,
+        "schema": store.schema_version(),
+        "size_bytes": size,
+        "feeds": len(feeds),
+        "posts": sum(f.entry_count for f in feeds),
+        "failing": [
+            {
+                "id": f.id,
+                "title": f.title,
+                "url": f.url,
+                "error": f.error,
+                "last_ok": iso(f.last_ok),
+            }
+            for f in failing
+        ],
+        "gone": [{"id": f.id, "title": f.title, "url": f.url} for f in gone],
+        "last_ok": {str(f.id): iso(f.last_ok) for f in feeds},
+        "advice": advice,
+    }
+    if args.json:
+        dump_json(report, out)
+    else:
+        out.write(
+            f"cache      {line(str(store.path), 400)}\n"
+            f"integrity  {line(integrity)}\n"
+            f"schema     {report['schema']}\n"
+            f"size       {size / 1048576:.1f} MiB\n"
+            f"feeds      {len(feeds)} ({len(failing)} failing, {len(gone)} gone), "
+            f"{report['posts']} posts\n"
+        )
+        for f in failing:
+            out.write(
+                f"failing    {line(f.display_title, 60)}: {line(f.error, 160)} "
+                f"(last ok {ago(f.last_ok)})\n"
+            )
+        for f in gone:
+            out.write(f"gone       {line(f.display_title, 60)}\n")
+        for piece in advice:
+            out.write(f"advice     {piece}\n")
+        if not advice:
+            out.write("all good\n")
+    return 0 if integrity == "ok" else EXIT_ERROR
+
+
 def cmd_mark(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
     ids = args.ids
     for entry_id in ids:
@@ -571,6 +638,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", type=int)
     p.add_argument("--cached", action="store_true", help="do not fetch; show what the cache has")
     p.set_defaults(func=cmd_comments)
+
+    p = sub.add_parser("doctor", parents=[common, jsonflag], help="check the cache and the feeds")
+    p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("mark", parents=[common, jsonflag], help="mark posts read/unread/starred")
     p.add_argument("ids", type=int, nargs="+", metavar="ID")

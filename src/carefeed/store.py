@@ -967,6 +967,14 @@ class Store:
     def integrity_check(self) -> str:
         return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
 
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def size_bytes(self) -> int:
+        """The database and its write-ahead log, as they sit on disk."""
+        wal = self.path.with_name(self.path.name + "-wal")
+        return sum(p.stat().st_size for p in (self.path, wal) if p.exists())
+
 
 def _damaged(path: Path) -> str:
     return (
