@@ -145,6 +145,9 @@ class PostView(VerticalScroll, can_focus=True):
             return
         tree.clear()
         now = self.clock()
+        # wrap to the pane as it is now (a narrow pane cut lines off); the tree's guides
+        # take 4 cells a level
+        pane = self.scrollable_content_region.width or TEXT_WIDTH
         stack: list[tuple[TreeNode[int], CommentNode, int]] = [
             (tree.root, node, 0) for node in reversed(build_tree(comments))
         ]
@@ -156,7 +159,7 @@ class PostView(VerticalScroll, can_focus=True):
                 data=comment.id,
                 expand=comment.id not in folded,
             )
-            width = max(30, TEXT_WIDTH - 4 * depth)
+            width = max(20, min(TEXT_WIDTH, pane) - 4 * (depth + 1) - 2)
             for line in render.comment_lines(comment.text, width):
                 branch.add_leaf(line)
             stack.extend((branch, child, depth + 1) for child in reversed(node.replies))
