@@ -366,6 +366,20 @@ def _xml_feed_data(raw: dict[str, Any], url: str) -> FeedData:
     return FeedData(title=title, site_url=site_url, generator=clean_name(generator) or None)
 
 
+def _identity(raw: dict[str, Any]) -> tuple[str, datetime | None, datetime | None]:
+    """A post's or comment's stable id and dates; ``published`` falls back to ``updated``
+    because RSS 1.0's dc:date and Atom's <updated> arrive only as "updated"."""
+    get = functools.partial(dict.get, raw)  # no FeedParserDict key aliasing
+    published = _date(get("published_parsed"), get("published"))
+    updated = _date(get("updated_parsed"), get("updated"))
+    guid = _guid(
+        _str(get("id")),
+        _str(get("link")),
+        functools.partial(_fields, raw, ("title", "summary", "published")),
+    )
+    return guid, published or updated, updated
+
+
 def _xml_entry(raw: dict[str, Any], ctx: _Context) -> EntryData:
     # dict.get, not FeedParserDict.get: no key aliasing (its "updated" falls back to
     # "published" with a DeprecationWarning) and several times faster.
@@ -415,19 +429,13 @@ def _xml_entry(raw: dict[str, Any], ctx: _Context) -> EntryData:
             elif comments_url is None and href:
                 comments_url = href
 
-    published = _date(get("published_parsed"), get("published"))
-    updated = _date(get("updated_parsed"), get("updated"))
-    guid = _guid(
-        _str(get("id")),
-        _str(get("link")),
-        functools.partial(_fields, raw, ("title", "summary", "published")),
-    )
+    guid, published, updated = _identity(raw)
     return EntryData(
         guid=guid,
         title=title,
         link=link,
         author=_author(get("author_detail"), get("author")),
-        published=published or updated,
+        published=published,
         updated=updated,
         summary=summary,
         content=content,
@@ -718,20 +726,14 @@ def _xml_comment(raw: dict[str, Any], url: str, site_url: str | None) -> Comment
         if isinstance(author_detail, Mapping)
         else None
     )
-    published = _date(get("published_parsed"), get("published"))
-    updated = _date(get("updated_parsed"), get("updated"))
-    guid = _guid(
-        _str(get("id")),
-        _str(get("link")),
-        functools.partial(_fields, raw, ("title", "summary", "published")),
-    )
+    guid, published, _ = _identity(raw)
     return CommentData(
         guid=guid,
         text=_body_text(raw_text, detail, base, url),
         link=link,
         author=_author(author_detail, get("author")),
         author_link=author_link,
-        published=published or updated,
+        published=published,
         in_reply_to=in_reply_to,
         in_reply_to_link=in_reply_to_link,
     )

@@ -363,30 +363,21 @@ class Poller:
                 "as another feed: remove this one"
             )
         try:
-            if outcome.status is FetchStatus.GONE:
-                self.store.apply_update(
-                    FeedIntent(
-                        feed_id=feed.id,
-                        fetched_at=now,
-                        next_due=None,
-                        ok=False,
-                        error=error,
-                        error_count=feed.error_count + 1,
-                        gone=True,
-                    ),
-                    (),
-                )
-                return replace(event, status=PollStatus.GONE, error=error)
             if error is not None:
+                gone = outcome.status is FetchStatus.GONE  # 410: never asked again
                 errors = feed.error_count + 1
-                next_due = next_poll_after_error(
-                    now,
-                    interval=interval,
-                    error_count=errors,
-                    retry_after=outcome.retry_after,
-                    max_backoff=self.settings.max_backoff,
-                    max_defer=self.settings.max_defer,
-                    jitter=random.uniform(0.75, 1.25),
+                next_due = (
+                    None
+                    if gone
+                    else next_poll_after_error(
+                        now,
+                        interval=interval,
+                        error_count=errors,
+                        retry_after=outcome.retry_after,
+                        max_backoff=self.settings.max_backoff,
+                        max_defer=self.settings.max_defer,
+                        jitter=random.uniform(0.75, 1.25),
+                    )
                 )
                 self.store.apply_update(
                     FeedIntent(
@@ -396,10 +387,12 @@ class Poller:
                         ok=False,
                         error=error,
                         error_count=errors,
+                        gone=gone,
                     ),
                     (),
                 )
-                return replace(event, error=error)
+                status = PollStatus.GONE if gone else PollStatus.ERROR
+                return replace(event, status=status, error=error)
             new_url = moved
             ok = FeedIntent(
                 feed_id=feed.id,
