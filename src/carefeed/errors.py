@@ -11,6 +11,8 @@
     ├── FeedNotFoundError    no subscription matches
     ├── EntryNotFoundError   no post with that id
     ├── PollRunningError     another process is polling this cache
+    ├── QueryError           a filter query cannot be read (says where and why)
+    ├── TopicError           a topic name matches none or several; a bad topics.toml
     └── StoreError           the cache cannot be used
         ├── CorruptCacheError    not a SQLite file, or damaged
         └── SchemaVersionError   another program's database, or a newer carefeed's
@@ -55,6 +57,19 @@ class EntryNotFoundError(CarefeedError):
 
 
 class PollRunningError(CarefeedError):
+    pass
+
+
+class QueryError(CarefeedError):
+    """A malformed filter query; ``position`` is the 0-based character offset of the
+    problem, so the CLI and the reader's search bar can point at it."""
+
+    def __init__(self, message: str, position: int | None = None) -> None:
+        super().__init__(message)
+        self.position = position
+
+
+class TopicError(CarefeedError):
     pass
 
 

@@ -114,6 +114,22 @@ class FetchOutcome:
     error: str | None = None  # one clean line, for the user
 
 
+# --------------------------------------------------------------------------- topics
+
+
+@dataclass(frozen=True)
+class TopicMatch:
+    """A canonical social care topic a post is about (topics.py decides).
+
+    ``inferred`` is True when the topic came from the post's title and summary because its
+    categories said nothing useful (none, or only "News"/"Uncategorized"), so the reader
+    can tell a blogger's own filing from carefeed's guess.
+    """
+
+    name: str
+    inferred: bool = False
+
+
 # --------------------------------------------------------------------------- the cache
 
 
@@ -172,6 +188,8 @@ class Entry:
     sort_time: int = 0  # the list's order key with ``id``: pass (sort_time, id) as ``before``
     comments_stored: int = 0  # comments in the cache
     comments_seen: int | None = None  # how many there were when the reader last opened them
+    topics: tuple[TopicMatch, ...] = ()  # canonical topics, categories' first
+    also_in: tuple[str, ...] = ()  # other feeds that carry the same post (cross-posts)
 
     @property
     def new_comments(self) -> int:
@@ -350,6 +368,7 @@ class EntryIntent:
     hash: str
     is_new: bool
     hash_changes: int = 0
+    topics: tuple[TopicMatch, ...] = ()
 
 
 @dataclass(frozen=True)
