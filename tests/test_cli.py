@@ -267,14 +267,18 @@ def _children(pid: int) -> set[int]:
 
 def test_poll_killed_mid_write_loses_nothing_committed(home: Path, feed_server: FeedServer):
     words = "supervision " * 200
-    items = "".join(
-        f"<item><title>Post {i}</title><guid>g{i}</guid><description>{words}</description></item>"
-        for i in range(300)
-    )
+
+    def items(n: int) -> str:  # guids are links: distinct per feed, or they are cross-posts
+        return "".join(
+            f"<item><title>Post {i}</title><guid>f{n}/g{i}</guid>"
+            f"<description>{words}</description></item>"
+            for i in range(300)
+        )
+
     feeds = {
         f"Feed {n}": feed_server.add(
             f"/f{n}",
-            f"<rss version='2.0'><channel><title>Feed {n}</title>{items}</channel></rss>".encode(),
+            f"<rss><channel><title>Feed {n}</title>{items(n)}</channel></rss>".encode(),
         )
         for n in range(20)
     }

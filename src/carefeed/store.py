@@ -16,6 +16,7 @@ Why it is built this way:
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -37,6 +38,7 @@ from carefeed.model import (
     CommentState,
     CommentTarget,
     Entry,
+    EntryData,
     EntryFilter,
     EntryIntent,
     EntryState,
@@ -44,9 +46,11 @@ from carefeed.model import (
     FeedIntent,
     LabelCount,
     Subscription,
+    TopicMatch,
 )
 
 APPLICATION_ID = 0x43524644  # "CRFD"
+TAXONOMY_KEY = "taxonomy"  # meta: fingerprint of the taxonomy that tagged the cache
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
@@ -199,10 +203,48 @@ CREATE TABLE comment_feeds (
 );
 """
 
+# Topics and cross-posts (issue 5). ``entry_topics`` holds each post's canonical topics in
+# taxonomy order (``position``); ``meta`` remembers which taxonomy tagged the cache, so a
+# changed topics.toml re-tags it. ``dup_of`` points a cross-posted copy (the same link in
+# another feed) at the row the lists show. ``pending_comments`` keeps items of a subscribed
+# site-wide comments feed whose post is not cached yet, so they attach when it arrives.
+_V4 = """
+CREATE TABLE entry_topics (
+    entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+    topic TEXT NOT NULL,
+    inferred INTEGER NOT NULL DEFAULT 0,
+    position INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (entry_id, topic)
+) WITHOUT ROWID;
+CREATE INDEX entry_topics_by_topic ON entry_topics(topic, entry_id);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+ALTER TABLE entries ADD COLUMN dup_of INTEGER REFERENCES entries(id) ON DELETE SET NULL;
+CREATE INDEX entries_by_link ON entries(link) WHERE link IS NOT NULL;
+CREATE INDEX entries_copies ON entries(dup_of) WHERE dup_of IS NOT NULL;
+ALTER TABLE feeds ADD COLUMN kind TEXT NOT NULL DEFAULT 'posts';
+CREATE TABLE pending_comments (
+    id INTEGER PRIMARY KEY,
+    feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+    post_link TEXT NOT NULL,
+    guid TEXT NOT NULL,
+    link TEXT,
+    author TEXT,
+    author_link TEXT,
+    published INTEGER,
+    text TEXT NOT NULL,
+    in_reply_to TEXT,
+    in_reply_to_link TEXT,
+    first_seen INTEGER NOT NULL,
+    UNIQUE (feed_id, guid)
+);
+CREATE INDEX pending_comments_by_link ON pending_comments(post_link);
+"""
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     lambda db: _run_script(db, _V1),
     lambda db: _run_script(db, _V2),  # the Starred view on a big cache: 180 ms → ~1 ms
     lambda db: _run_script(db, _V3),  # comments
+    lambda db: _run_script(db, _V4),  # topics, cross-posts, site-wide comment feeds
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -277,6 +319,11 @@ class Store:
         if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
+        # Test-only hook (HOSTILE.md case 60): cap this connection's file at N pages, so a
+        # test meets SQLITE_FULL ("disk full") a few pages into a poll. Never set it in use.
+        max_pages = os.environ.get("CAREFEED_TEST_MAX_PAGES", "")
+        if max_pages.isdigit():
+            db.execute(f"PRAGMA max_page_count = {int(max_pages)}")
 
     def _check_owner(self) -> None:
         """Refuse another program's database or a newer carefeed's, without a write."""
@@ -322,10 +369,19 @@ class Store:
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db
-        except BaseException:
-            db.execute("ROLLBACK")
+            db.execute("COMMIT")
+        except BaseException as exc:
+            if db.in_transaction:  # SQLITE_FULL has already rolled it back
+                db.execute("ROLLBACK")
+            if (
+                isinstance(exc, sqlite3.OperationalError)
+                and exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_FULL
+            ):
+                raise StoreError(
+                    f"cache is full: no room to write {self.path} (disk full?); "
+                    "what was stored before is kept"
+                ) from None
             raise
-        db.execute("COMMIT")
 
     # ----------------------------------------------------------------- feeds
 
@@ -380,6 +436,21 @@ class Store:
 
     def remove_feed(self, feed_id: int) -> None:
         with self._write() as db:
+            # A post this feed shared with others lives on as the oldest remaining copy.
+            for (original,) in db.execute(
+                "SELECT DISTINCT c.dup_of FROM entries c JOIN entries o ON o.id = c.dup_of"
+                " WHERE o.feed_id = ?",
+                (feed_id,),
+            ).fetchall():
+                heir = db.execute(
+                    "SELECT min(id) FROM entries WHERE dup_of = ? AND feed_id != ?",
+                    (original, feed_id),
+                ).fetchone()[0]
+                db.execute("UPDATE entries SET dup_of = NULL WHERE id = ?", (heir,))
+                db.execute(
+                    "UPDATE entries SET dup_of = ? WHERE dup_of = ? AND id != ?",
+                    (heir, original, heir),
+                )
             if db.execute("DELETE FROM feeds WHERE id = ?", (feed_id,)).rowcount == 0:
                 raise FeedNotFoundError(f"no feed with id {feed_id}")
 
@@ -566,12 +637,14 @@ class Store:
             now,
         )
         if row is None:
+            original = Store._cross_post_original(db, feed_id, e)
             cur = db.execute(
                 "INSERT INTO entries (link, title, author, published, dated, updated, sort_time,"
                 " summary, content, categories, comments_url, comments_feed, comment_count,"
-                " hash, hash_changes, last_seen, feed_id, guid, first_seen)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (*values, feed_id, e.guid, now),
+                " hash, hash_changes, last_seen, feed_id, guid, first_seen, dup_of, read,"
+                " starred)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (*values, feed_id, e.guid, now, *(original or (None, 0, 0))),
             )
             entry_id = int(cur.lastrowid or 0)
         else:
@@ -588,7 +661,45 @@ class Store:
             "INSERT OR IGNORE INTO entry_categories (entry_id, name) VALUES (?, ?)",
             ((entry_id, c) for c in e.categories),
         )
+        Store._write_topics(db, entry_id, intent.topics, replace=row is not None)
         return row is None
+
+    @staticmethod
+    def _cross_post_original(
+        db: sqlite3.Connection, feed_id: int, e: EntryData
+    ) -> tuple[int, int, int] | None:
+        """The post another feed already carries under the same address (its link, or a
+        guid that is itself a URL): (id, read, starred), so the copy joins it, or None.
+
+        Only URLs count: a bare guid such as "1234" is unique within one feed only.
+        """
+        keys = [k for k in (e.link, e.guid) if k and "://" in k]
+        if not keys:
+            return None
+        marks = ",".join("?" * len(keys))
+        row = db.execute(
+            f"SELECT coalesce(dup_of, id) FROM entries WHERE link IN ({marks}) AND feed_id != ?"
+            " ORDER BY id LIMIT 1",
+            (*keys, feed_id),
+        ).fetchone()
+        if row is None:
+            return None
+        original = db.execute(
+            "SELECT id, read, starred FROM entries WHERE id = ?", (row[0],)
+        ).fetchone()
+        return None if original is None else (original[0], original[1], original[2])
+
+    @staticmethod
+    def _write_topics(
+        db: sqlite3.Connection, entry_id: int, topics: Sequence[TopicMatch], *, replace: bool
+    ) -> None:
+        if replace:
+            db.execute("DELETE FROM entry_topics WHERE entry_id = ?", (entry_id,))
+        db.executemany(
+            "INSERT OR IGNORE INTO entry_topics (entry_id, topic, inferred, position)"
+            " VALUES (?, ?, ?, ?)",
+            ((entry_id, t.name, int(t.inferred), i) for i, t in enumerate(topics)),
+        )
 
     @staticmethod
     def _write_feed_row(db: sqlite3.Connection, feed: FeedIntent) -> None:
@@ -642,7 +753,17 @@ class Store:
         e.comments_url, e.comments_feed, e.comment_count, e.read, e.starred, e.first_seen,
         e.dated, e.sort_time,
         (SELECT cf.stored FROM comment_feeds cf WHERE cf.entry_id = e.id),
-        (SELECT cf.seen_count FROM comment_feeds cf WHERE cf.entry_id = e.id)
+        (SELECT cf.seen_count FROM comment_feeds cf WHERE cf.entry_id = e.id),
+        (SELECT group_concat(topic || char(30) || inferred, char(31)) FROM
+            (SELECT topic, inferred FROM entry_topics t WHERE t.entry_id = e.id
+             ORDER BY position)),
+        (SELECT group_concat(title, char(31)) FROM
+            (SELECT coalesce(fc.user_title, nullif(fc.title, ''), fc.url) AS title
+             FROM entries c JOIN feeds fc ON fc.id = c.feed_id
+             WHERE c.dup_of = coalesce(e.dup_of, e.id) AND c.id != e.id
+             UNION ALL
+             SELECT coalesce(fo.user_title, nullif(fo.title, ''), fo.url)
+             FROM entries o JOIN feeds fo ON fo.id = o.feed_id WHERE o.id = e.dup_of))
     """
 
     @staticmethod
@@ -670,14 +791,24 @@ class Store:
             sort_time=row[19],
             comments_stored=row[20] or 0,
             comments_seen=row[21],
+            topics=tuple(
+                TopicMatch(name, inferred == "1")
+                for name, _, inferred in (t.partition("\x1e") for t in row[22].split("\x1f"))
+            )
+            if row[22]
+            else (),
+            also_in=tuple(row[23].split("\x1f")) if row[23] else (),
         )
 
     def _where(self, flt: EntryFilter) -> tuple[list[str], list[Any]]:
-        clauses: list[str] = []
+        clauses: list[str] = ["e.dup_of IS NULL"]  # a cross-post is listed once
         params: list[Any] = []
         if flt.feed is not None:
-            clauses.append("e.feed_id = ?")
-            params.append(self.find_feed(flt.feed).id)
+            clauses.append(
+                "(e.feed_id = ? OR EXISTS (SELECT 1 FROM entries d WHERE d.dup_of = e.id"
+                " AND d.feed_id = ?))"
+            )
+            params += [self.find_feed(flt.feed).id] * 2
         for tag in flt.tags:
             clauses.append(
                 "(EXISTS (SELECT 1 FROM entry_categories c WHERE c.entry_id = e.id AND c.name = ?)"
@@ -761,9 +892,17 @@ class Store:
             sets.append(f"starred = {int(starred)}")
         if not sets or not entry_ids:
             return 0
+        # A cross-posted post is one post: marking any copy marks them all.
         with self._write() as db:
+            db.executemany(
+                f"UPDATE entries SET {', '.join(sets)} WHERE dup_of = "
+                "(SELECT coalesce(dup_of, id) FROM entries WHERE id = ?)",
+                ((i,) for i in entry_ids),
+            )
             return db.executemany(
-                f"UPDATE entries SET {', '.join(sets)} WHERE id = ?", ((i,) for i in entry_ids)
+                f"UPDATE entries SET {', '.join(sets)} WHERE id = "
+                "(SELECT coalesce(dup_of, id) FROM entries WHERE id = ?) OR id = ?",
+                ((i, i) for i in entry_ids),
             ).rowcount
 
     def tag_counts(self) -> list[LabelCount]:
@@ -774,6 +913,75 @@ class Store:
             "ORDER BY lower(t.tag)"
         ).fetchall()
         return [LabelCount(name, total, unread) for name, total, unread in rows]
+
+    def topic_counts(self) -> list[LabelCount]:
+        """Canonical topics with post and unread counts (cross-posts once), by name."""
+        rows = self._db.execute(
+            "SELECT t.topic, count(*), coalesce(sum(e.read = 0), 0) FROM entry_topics t"
+            " JOIN entries e ON e.id = t.entry_id WHERE e.dup_of IS NULL"
+            " GROUP BY t.topic ORDER BY t.topic"
+        ).fetchall()
+        return [LabelCount(name, total, unread) for name, total, unread in rows]
+
+    # ----------------------------------------------------------------- topics
+
+    def meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def retag(
+        self,
+        classify: Callable[[Sequence[str], str, str], Sequence[TopicMatch]],
+        fingerprint: str,
+        *,
+        batch: int = 2000,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> int:
+        """Give every cached post its topics again under a changed taxonomy.
+
+        Batches of short transactions, so a poll or the reader writing at the same time
+        waits milliseconds, not the whole run. The fingerprint is recorded last: a run
+        that is interrupted is simply done again next time.
+        """
+        total = int(self._db.execute("SELECT count(*) FROM entries").fetchone()[0])
+        done = 0
+        last_id = -1
+        while True:
+            rows = self._db.execute(
+                "SELECT id, categories, title, summary FROM entries WHERE id > ?"
+                " ORDER BY id LIMIT ?",
+                (last_id, batch),
+            ).fetchall()
+            if not rows:
+                break
+            tagged = [
+                (entry_id, classify(tuple(json.loads(cats)), title, summary))
+                for entry_id, cats, title, summary in rows
+            ]
+            with self._write() as db:
+                db.execute(
+                    "DELETE FROM entry_topics WHERE entry_id BETWEEN ? AND ?",
+                    (rows[0][0], rows[-1][0]),
+                )
+                db.executemany(
+                    "INSERT OR IGNORE INTO entry_topics (entry_id, topic, inferred, position)"
+                    " VALUES (?, ?, ?, ?)",
+                    (
+                        (entry_id, t.name, int(t.inferred), i)
+                        for entry_id, topics in tagged
+                        for i, t in enumerate(topics)
+                    ),
+                )
+            last_id = rows[-1][0]
+            done += len(rows)
+            if progress is not None:
+                progress(done, total)
+        self.set_meta(TAXONOMY_KEY, fingerprint)
+        return done
 
     def category_counts(self, limit: int | None = None) -> list[LabelCount]:
         """Blog categories as written (case folded together), most used first."""

@@ -99,11 +99,13 @@ def rss(title: str, items: list[str] | str, *, prolog: str = "", channel_extra: 
 GOOD_GUIDS = ("seed-1", "seed-2", "seed-3")
 
 
-def good_victim() -> bytes:
+def good_victim(site: str = "victim") -> bytes:
+    """The seeded posts; ``site`` keeps links distinct between feeds of one batch, which
+    would otherwise be cross-posts of one another, listed once."""
     return rss(
         "Victim Care Blog",
         [
-            item(g, f"Seeded post {n}", link=f"http://127.0.0.1/p/{n}")
+            item(g, f"Seeded post {n}", link=f"http://127.0.0.1/{site}/p/{n}")
             for n, g in enumerate(GOOD_GUIDS, 1)
         ],
     )
@@ -459,7 +461,7 @@ def run_batch(server: FeedServer, root: Path, routes: list[Route]) -> dict[str, 
     ctxs = {}
     for route in routes:
         path = f"/batch/{route.key}"
-        ctxs[route.key] = Ctx(server, path, server.add(path, good_victim()), tmp)
+        ctxs[route.key] = Ctx(server, path, server.add(path, good_victim(route.key)), tmp)
     control = server.add("/control-batch", control_feed("c-seed"))
     opml = root / "batch.opml"
     opml.write_bytes(opml_for({"Control": control, **{k: c.url for k, c in ctxs.items()}}))
