@@ -1,5 +1,7 @@
 """Small comment-feed documents for tests, written here (never copied from the corpus).
 
+``wordpress_sitewide(...)`` is the blog's site-wide "Comments for <blog>" feed.
+
 ``wordpress_site(base)`` is a WordPress blog's main feed with two posts whose comment feeds
 live under ``base``; ``wordpress_comments(...)`` is a post's RSS comment feed in
 WordPress's shape (replies marked only by "In reply to <a href=…#comment-N>" in the text);
@@ -129,6 +131,58 @@ def atom_comments(base: str, comments: list[C]) -> bytes:
 <id>tag:homecare.example,2026:post-7/comments</id><updated>2026-03-11T12:00:00Z</updated>
 {"".join(entries)}
 </feed>""".encode()
+
+
+SLUGS = {
+    "respite-waiting-lists": ("Respite care waiting lists grow again", 100),
+    "day-centre-reopens": ("Day centre reopens after repairs", 101),
+}
+
+
+def wordpress_sitewide(
+    base: str,
+    comments: list[tuple[str, C]],
+    *,
+    title: str = "Comments for Carers Corner",
+    guid_style: str = "p",
+) -> bytes:
+    """WordPress's site-wide "Comments for <blog>" RSS feed over ``wordpress_site``'s posts:
+    items titled "Comment on <post title> by <author>", newest first, linked
+    ``<post link>#comment-N``; ``comments`` are (post slug, comment). ``guid_style`` "p"
+    gives WordPress's ``?p=100#comment-N`` guids, "stale" a guid on an old permalink that
+    only shares the ``#comment-N`` with the link (as girtby.net's did)."""
+    items = []
+    for slug, c in sorted(comments, key=lambda sc: -sc[1].minute):
+        post_title, number = SLUGS.get(slug, (slug, 999))
+        link = f"{base}/2026/03/{slug}/#comment-{c.n}"
+        guid = (
+            f"{base}/?p={number}#comment-{c.n}"
+            if guid_style == "p"
+            else f"{base}/archives/old/{slug}#comment-{c.n}"
+        )
+        body = f"<p>{escape(c.text)}</p>"
+        if c.reply_to is not None:
+            parent = next(p for s, p in comments if p.n == c.reply_to)
+            body = (
+                f'<p>In reply to <a href="{base}/2026/03/{slug}/#comment-{parent.n}">'
+                f"{escape(parent.author)}</a>.</p>\n" + body
+            )
+        hours, minutes = divmod(c.minute, 60)
+        items.append(
+            f"""<item><title>Comment on {escape(post_title)} by {escape(c.author)}</title>
+<link>{link}</link><dc:creator><![CDATA[{c.author}]]></dc:creator>
+<pubDate>Wed, 11 Mar 2026 {hours:02d}:{minutes:02d}:00 +0000</pubDate>
+<guid isPermaLink="false">{guid}</guid><description>{escape(c.text)}</description>
+<content:encoded><![CDATA[{body}]]></content:encoded></item>"""
+        )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"
+ xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel><title>{escape(title)}</title><link>{base}/</link>
+<description>Notes from a carers' centre</description>
+<generator>https://wordpress.org/?v=6.4.2</generator>
+{"".join(items)}
+</channel></rss>""".encode()
 
 
 RESPITE = [

@@ -27,6 +27,8 @@ ENTRY_KEYS = {
     "dated",
     "updated",
     "categories",
+    "topics",  # issue 5: canonical topics, each {"name", "inferred"}
+    "feeds",  # issue 5: every feed carrying the post (cross-posts), its own first
     "comment_count",
     "comments_cached",
     "new_comments",

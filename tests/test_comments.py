@@ -132,7 +132,10 @@ def test_comment_feed_addresses() -> None:
     assert comment_feed_url("https://evil.example/c", None, None, feed)[1] == REFUSED_SITE
     assert comment_feed_url("http://x.example/c", None, None, feed)[1] == REFUSED_SITE
     assert comment_feed_url("https://x.example:8443/c", None, None, feed)[1] == REFUSED_SITE
-    assert comment_feed_url("file:///etc/passwd", None, None, feed)[1] == REFUSED_SCHEME
+    assert comment_feed_url("file:///etc/passwd", None, None, feed)[1] == (
+        "comment feed refused: not http(s) (file: URL)"
+    )
+    assert comment_feed_url("https:///nohost", None, None, feed)[1] == REFUSED_SCHEME
     assert same_site("https://X.example:443/c", feed)
 
 
@@ -386,3 +389,28 @@ def test_cli_poll_comments(tmp_path: Path, feed_server: FeedServer):
     assert [(c["status"], c["new"]) for c in report["comments"]] == [("ok", 3)]
     text = run_cli(home, "poll", "--comments").stdout.decode()
     assert "comments: 1 posts refreshed, 0 failed; 0 new comments" in text
+
+
+def test_a_non_http_comment_feed_is_refused_out_loud(tmp_path: Path, feed_server: FeedServer):
+    """wfw:commentRss file:///etc/passwd is neither fetched nor silently dropped: the post
+    keeps the address, and every view of its comments says "comment feed refused: …"."""
+    home = make_home(tmp_path / "home")
+    url = serve_wordpress(feed_server, comment_feeds=("file:///etc/passwd", "javascript:x()"))
+    run_cli(home, "add", url)
+    refused = "comment feed refused: not http(s) (file: URL)"
+    entries = cli_json(home, "entries")
+    post = next(e for e in entries if e["title"].startswith("Respite"))
+    other = next(e for e in entries if e["title"].startswith("Day centre"))
+    assert post["comments_feed"].startswith("file:")  # kept (feedparser folds the ///)
+    shown = cli_json(home, "show", str(post["id"]))
+    assert shown["comments_error"] == refused and shown["comments"] == []
+    assert cli_json(home, "show", str(other["id"]))["comments_error"] == (
+        "comment feed refused: not http(s) (javascript: URL)"
+    )
+    assert refused in run_cli(home, "show", str(post["id"])).stdout.decode()
+    result = run_cli(home, "comments", str(post["id"]))
+    assert result.stderr.decode().strip().endswith(refused)
+    assert len(result.stderr.decode().strip().splitlines()) == 1
+    assert cli_json(home, "comments", str(post["id"]), "--cached")["error"] == refused
+    assert cli_json(home, "comments", str(post["id"]))["error"] == refused
+    assert {r.path for r in feed_server.requests} == {"/feed/"}  # nothing else was asked for

@@ -9,23 +9,26 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from carefeed.comments import comment_feed_url
+from carefeed.decide import TOPIC_TEXT_CHARS
 from carefeed.errors import (
     CarefeedError,
     FeedError,
     InvalidUrlError,
     OpmlError,
     PollRunningError,
+    QueryError,
 )
 from carefeed.model import (
+    AllOf,
     Comment,
     CommentEvent,
     CommentState,
@@ -37,18 +40,22 @@ from carefeed.model import (
     LabelCount,
     PollEvent,
     PollStatus,
+    QueryNode,
     Refusal,
     Subscription,
     utc_now,
 )
 from carefeed.paths import Paths, resolve_paths
 from carefeed.settings import Settings, load_settings
-from carefeed.store import Store
+from carefeed.store import TAXONOMY_KEY, Store
 from carefeed.text import clean_name
 from carefeed.urls import display_url, validate_feed_url
 
 if TYPE_CHECKING:
     from carefeed.poller import Poller
+    from carefeed.topics import Taxonomy
+
+TOPICS_FILE = "topics.toml"  # the user's additions to the taxonomy, beside config.toml
 
 # The network and parsing stack (httpx, feedparser, process pools) is imported where it is
 # used, not here: listing posts from the shell then starts in a fraction of the time.
@@ -62,6 +69,16 @@ class ImportReport:
 
 
 @dataclass(frozen=True)
+class SavedView:
+    """A saved filter as the sidebar and ``carefeed filters`` show it."""
+
+    name: str
+    query: str
+    filter: EntryFilter | None  # None when the query cannot be read (see ``error``)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class AddResult:
     feed: Feed
     created: bool
@@ -70,11 +87,20 @@ class AddResult:
 
 
 class Carefeed:
-    def __init__(self, paths: Paths, settings: Settings, store: Store) -> None:
+    def __init__(
+        self,
+        paths: Paths,
+        settings: Settings,
+        store: Store,
+        taxonomy: Taxonomy | None = None,
+    ) -> None:
         self.paths = paths
         self.settings = settings
         self.store = store
         self._poller: Poller | None = None
+        self._taxonomy = taxonomy
+        self._mute: tuple[QueryNode, ...] | None = None
+        self._mute_errors: tuple[str, ...] = ()
 
     @classmethod
     def open(cls, home: str | os.PathLike[str] | None = None) -> Carefeed:
@@ -210,12 +236,27 @@ class Carefeed:
         if self._poller is None:
             from carefeed.poller import Poller
 
-            self._poller = Poller(self.store, self.settings)
+            self.ensure_topics()
+            self._poller = Poller(self.store, self.settings, self.taxonomy.classify)
         return self._poller
 
-    async def poll_comments(self) -> AsyncIterator[CommentEvent]:
+    async def poll_comments(
+        self, targets: Sequence[CommentTarget] | None = None
+    ) -> AsyncIterator[CommentEvent]:
         """Refresh the comment feeds of recent posts and of posts whose comment count
-        changed, newest first, at most ``comment_budget`` requests."""
+        changed, newest first, at most ``comment_budget`` requests (``targets``: those
+        :meth:`comment_targets` chose, when the caller wanted to count them first)."""
+        if targets is None:
+            targets = self.comment_targets()
+        if not targets:
+            return
+        poller = self._get_poller()
+        with self._poll_lock():
+            async for event in poller.refresh_comments(targets):
+                yield event
+
+    def comment_targets(self) -> list[CommentTarget]:
+        """The comment feeds a comment poll would fetch now (and refused ones it records)."""
         since = utc_now() - timedelta(days=self.settings.comment_days)
         budget = self.settings.comment_budget
         targets: list[CommentTarget] = []
@@ -231,12 +272,7 @@ class Carefeed:
                     continue
                 fetches += 1
             targets.append(target)
-        if not targets:
-            return
-        poller = self._get_poller()
-        with self._poll_lock():
-            async for event in poller.refresh_comments(targets):
-                yield event
+        return targets
 
     @staticmethod
     def _target(
@@ -272,6 +308,11 @@ class Carefeed:
     def comments(self, entry_id: int) -> list[Comment]:
         return self.store.comments(entry_id)
 
+    def comment_error(self, entry_id: int) -> str | None:
+        """Why this post's comments cannot be fetched (a refused comment feed: "comment
+        feed refused: …"), else what went wrong last time, else None."""
+        return self.comment_target(entry_id).refused or self.store.comment_state(entry_id).error
+
     def comment_state(self, entry_id: int) -> CommentState:
         return self.store.comment_state(entry_id)
 
@@ -293,18 +334,18 @@ class Carefeed:
         limit: int | None = 50,
         before: tuple[int, int] | None = None,
     ) -> list[Entry]:
-        return self.store.entries(flt, limit=limit, before=before)
+        return self.store.entries(self._muted(flt), limit=limit, before=before)
 
     def page_key_at(self, flt: EntryFilter, index: int) -> tuple[int, int] | None:
-        return self.store.page_key_at(flt, index)
+        return self.store.page_key_at(self._muted(flt), index)
 
     def reopen(self) -> Carefeed:
         """Another handle on the same cache, for a thread (SQLite connections are per
         thread); close it when done."""
-        return Carefeed(self.paths, self.settings, Store.open(self.paths.database))
+        return Carefeed(self.paths, self.settings, Store.open(self.paths.database), self._taxonomy)
 
     def count_entries(self, flt: EntryFilter = EntryFilter()) -> int:
-        return self.store.count_entries(flt)
+        return self.store.count_entries(self._muted(flt))
 
     def entry(self, entry_id: int) -> Entry:
         return self.store.entry(entry_id)
@@ -314,6 +355,108 @@ class Carefeed:
 
     def category_counts(self, limit: int | None = None) -> list[LabelCount]:
         return self.store.category_counts(limit)
+
+    # ----------------------------------------------------------------- topics
+
+    @property
+    def taxonomy(self) -> Taxonomy:
+        """The bundled social care topics, as the user's ``topics.toml`` extends them."""
+        if self._taxonomy is None:
+            from carefeed.topics import load_taxonomy
+
+            self._taxonomy = load_taxonomy(self.paths.config_dir / TOPICS_FILE)
+        return self._taxonomy
+
+    def topics_current(self) -> bool:
+        """Whether the cache was tagged by the taxonomy in force (False: re-tag it)."""
+        return self.store.meta(TAXONOMY_KEY) == self.taxonomy.fingerprint
+
+    def ensure_topics(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Re-tag the cache when the taxonomy changed since it was tagged; the posts
+        re-tagged (0 when it was current)."""
+        if self.topics_current():
+            return 0
+        taxonomy = self.taxonomy
+        return self.store.retag(
+            taxonomy.classify,
+            taxonomy.fingerprint,
+            topic_chars=TOPIC_TEXT_CHARS,
+            progress=progress,
+        )
+
+    def resolve_topic(self, text: str) -> str:
+        """A topic's canonical name from any unambiguous prefix, alias or spelling."""
+        return self.taxonomy.resolve(text).name
+
+    def filter_from_query(self, text: str, base: EntryFilter = EntryFilter()) -> EntryFilter:
+        """``base`` narrowed by a filter query (query.py's language), read and resolved:
+        topic prefixes become canonical names, relative dates absolute ones. Raises
+        QueryError (message, position) for a malformed query or an unknown topic."""
+        from carefeed.query import parse_query, resolve_query
+
+        node = resolve_query(
+            parse_query(text), resolve_topic=self.resolve_topic, now=utc_now(), text=text
+        )
+        if base.query is not None:
+            node = AllOf((base.query, node))
+        return replace(base, query=node)
+
+    # ----------------------------------------------------------------- saved filters, mute
+
+    def saved_filters(self) -> list[SavedView]:
+        """The ``[filters]`` of config.toml, each read and resolved now (so "since:7d"
+        means the last seven days today); a malformed one carries its error instead."""
+        views = []
+        for saved in self.settings.filters:
+            try:
+                views.append(
+                    SavedView(saved.name, saved.query, self.filter_from_query(saved.query))
+                )
+            except CarefeedError as exc:
+                views.append(SavedView(saved.name, saved.query, None, f"{saved.name}: {exc}"))
+        return views
+
+    def saved_filter(self, name: str) -> SavedView:
+        """A saved filter by name (case-insensitive; any unambiguous prefix)."""
+        views = self.saved_filters()
+        folded = name.casefold()
+        exact = [v for v in views if v.name.casefold() == folded]
+        found = exact or [v for v in views if v.name.casefold().startswith(folded)]
+        if len(found) != 1:
+            known = ", ".join(f'"{v.name}"' for v in views) or "none (add [filters] to config.toml)"
+            which = "several" if found else "no"
+            raise QueryError(f'{which} saved filter matches "{name}"; saved filters: {known}')
+        return found[0]
+
+    def mute_rules(self) -> tuple[QueryNode, ...]:
+        """The ``mute`` queries of config.toml, read once; one that cannot be read is
+        left out and reported by :meth:`mute_errors` (reading must never stop on it)."""
+        if self._mute is None:
+            nodes: list[QueryNode] = []
+            errors: list[str] = []
+            for rule in self.settings.mute:
+                try:
+                    query = self.filter_from_query(rule).query
+                except CarefeedError as exc:
+                    errors.append(f"mute rule {rule!r} ignored: {exc}")
+                    continue
+                if query is not None:
+                    nodes.append(query)
+            self._mute, self._mute_errors = tuple(nodes), tuple(errors)
+        return self._mute
+
+    def mute_errors(self) -> tuple[str, ...]:
+        self.mute_rules()
+        return self._mute_errors
+
+    def _muted(self, flt: EntryFilter) -> EntryFilter:
+        rules = self.mute_rules()
+        return replace(flt, mute=flt.mute + rules) if rules else flt
+
+    def topic_counts(self) -> list[LabelCount]:
+        """Every topic of the taxonomy, in its order, with post and unread counts."""
+        counts = {c.name: c for c in self.store.topic_counts()}
+        return [counts.get(t.name, LabelCount(t.name, 0, 0)) for t in self.taxonomy.topics]
 
     def set_read(self, entry_ids: Sequence[int], read: bool = True) -> None:
         self.store.set_flags(entry_ids, read=read)

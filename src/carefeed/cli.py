@@ -13,9 +13,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -23,7 +26,8 @@ from typing import Any, TextIO
 from carefeed import __version__
 from carefeed.api import Carefeed, summarise
 from carefeed.comments import build_tree, flatten
-from carefeed.errors import CarefeedError, PollRunningError
+from carefeed.digest import FORMATS, build_digest, query_topics, render
+from carefeed.errors import CarefeedError, PollRunningError, QueryError, TopicError
 from carefeed.model import (
     Comment,
     CommentEvent,
@@ -37,6 +41,7 @@ from carefeed.model import (
 from carefeed.text import clean_text
 
 EXIT_ERROR = 1
+EXIT_USAGE = 2
 EXIT_POLL_RUNNING = 75
 EXIT_INTERRUPTED = 130
 
@@ -111,6 +116,8 @@ def entry_json(entry: Entry, *, full: bool = False) -> dict[str, Any]:
         "dated": entry.dated,
         "updated": iso(entry.updated),
         "categories": list(entry.categories),
+        "topics": [{"name": t.name, "inferred": t.inferred} for t in entry.topics],
+        "feeds": [entry.feed_title, *entry.also_in],
         "comment_count": entry.comment_count,
         "comments_cached": entry.comments_stored,
         "new_comments": entry.new_comments,
@@ -161,6 +168,7 @@ def event_json(event: PollEvent) -> dict[str, Any]:
         "error": event.error,
         "warnings": list(event.warnings),
         "moved_to": event.new_url,
+        "new_comments": event.new_comments,
     }
 
 
@@ -274,6 +282,8 @@ def _event_line(event: PollEvent) -> str:
     title = line(event.title, 60)
     if event.status is PollStatus.UPDATED:
         text = f"ok        {title}: {event.new} new, {event.updated} updated"
+        if event.new_comments:
+            text += f", {event.new_comments} new comments under posts"
     elif event.status in (PollStatus.NOT_MODIFIED, PollStatus.UNCHANGED):
         text = f"unchanged {title}"
     elif event.status is PollStatus.GONE:
@@ -374,18 +384,106 @@ def cmd_poll(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _filter(args: argparse.Namespace) -> EntryFilter:
-    return EntryFilter(
+def _topic(app: Carefeed, name: str) -> str:
+    """``--topic`` is a usage error when it names no topic, or several (exit code 2)."""
+    try:
+        return app.resolve_topic(name)
+    except TopicError as exc:
+        raise QueryError(f"--topic {name}: {exc}") from None
+
+
+def _filter(app: Carefeed, args: argparse.Namespace) -> EntryFilter:
+    flt = EntryFilter(
         feed=args.feed,
         tags=tuple(args.tag or ()),
+        topics=tuple(_topic(app, t) for t in args.topic or ()),
         unread=args.unread,
         starred=args.starred,
         search=args.search,
     )
+    saved = getattr(args, "filter", None)  # --filter NAME: a saved filter, ANDed
+    if saved is not None:
+        flt = app.filter_from_query(app.saved_filter(saved).query, flt)
+    query = getattr(args, "query", None)  # --query: the filter language, ANDed
+    return flt if query is None else app.filter_from_query(query, flt)
+
+
+def _warn_mute(app: Carefeed) -> None:
+    for problem in app.mute_errors():
+        sys.stderr.write(f"carefeed: {line(problem, 400)}\n")
+
+
+def cmd_filters(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
+    """Saved filters ([filters] in config.toml) with their post and unread counts."""
+    _topics_current(app)
+    _warn_mute(app)
+    rows = []
+    for view in app.saved_filters():
+        total = unread = None
+        if view.filter is not None:
+            total = app.count_entries(view.filter)
+            unread = app.count_entries(replace(view.filter, unread=True))
+        rows.append((view, total, unread))
+    if args.json:
+        dump_json(
+            [
+                {"name": v.name, "query": v.query, "posts": t, "unread": u, "error": v.error}
+                for v, t, u in rows
+            ],
+            out,
+        )
+        return 0
+    if not rows:
+        out.write(f"no saved filters; add a [filters] table to {app.paths.config_file}\n")
+        return 0
+    width = max(len(line(v.name, 40)) for v, _, _ in rows)
+    for view, total, unread in rows:
+        counts = f"{total:>6} posts {unread:>6} unread" if total is not None else "  (error)"
+        text = f"{line(view.name, 40):<{width}}  {counts}  {line(view.query, 200)}"
+        out.write(fit(text, out) + "\n")
+        if view.error:
+            out.write(f"  {line(view.error, 400)}\n")
+    return 0
+
+
+def query_error(exc: QueryError, query: str) -> str:
+    """``carefeed: query: <why>`` and, when it says where, the query with a caret under
+    the problem (control characters shown as spaces, so the caret lines up)."""
+    text = f"carefeed: query: {line(str(exc), 400)}\n"
+    if exc.position is not None and len(query) <= 400:
+        shown = "".join(c if c.isprintable() else " " for c in query)
+        text += f"  {shown}\n  {' ' * exc.position}^\n"
+    return text
+
+
+def _topics_current(app: Carefeed) -> None:
+    """Re-tag the cache first if the taxonomy (topics.toml) changed since it was tagged."""
+    if app.topics_current():
+        return
+    if sys.stderr.isatty():
+        sys.stderr.write("carefeed: topics changed; re-tagging the cache…\n")
+    app.ensure_topics()
+
+
+def cmd_topics(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
+    _topics_current(app)
+    counts = app.topic_counts()
+    if args.json:
+        dump_json([{"name": c.name, "posts": c.total, "unread": c.unread} for c in counts], out)
+        return 0
+    width = max((len(c.name) for c in counts), default=0)
+    for c in counts:
+        out.write(
+            fit(f"{line(c.name, 60):<{width}}  {c.total:>7} posts  {c.unread:>7} unread", out)
+        )
+        out.write("\n")
+    return 0
 
 
 def cmd_entries(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
-    entries = app.entries(_filter(args), limit=args.limit)
+    _topics_current(app)
+    _warn_mute(app)
+    entries = app.entries(_filter(app, args), limit=args.limit)
     if args.json:
         dump_json([entry_json(e) for e in entries], out)
         return 0
@@ -406,10 +504,12 @@ def cmd_entries(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_show(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
+    _topics_current(app)
     entry = app.entry(args.id)
     if args.json:
         data = entry_json(entry, full=True)
         data["comments"] = [comment_json(c) for c in app.comments(entry.id)]
+        data["comments_error"] = app.comment_error(entry.id)
         dump_json(data, out)
         return 0
     body = entry.content or entry.summary
@@ -420,12 +520,22 @@ def cmd_show(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
     ]
     if entry.link:
         rows.append(f"link: {line(entry.link, 2048)}")
+    if entry.also_in:
+        rows.append("also in: " + ", ".join(line(f, 200) for f in entry.also_in))
     if entry.categories:
         rows.append("categories: " + ", ".join(line(c, 200) for c in entry.categories))
+    if entry.topics:
+        rows.append(
+            "topics: "
+            + ", ".join(f"{t.name} (inferred)" if t.inferred else t.name for t in entry.topics)
+        )
     if entry.comment_count is not None or entry.comments_feed:
         count = entry.comment_count if entry.comment_count is not None else "?"
         where = entry.comments_url or entry.comments_feed or ""
         rows.append(f"comments: {count}" + (f" ({line(where, 2048)})" if where else ""))
+        comment_error = app.comment_error(entry.id)
+        if comment_error:
+            rows.append(line(comment_error, 200))
     out.write("\n".join(rows) + "\n\n" + clean_text(body, single_line=False, max_len=10**7) + "\n")
     if args.mark_read:
         app.set_read([entry.id])
@@ -439,7 +549,7 @@ def cmd_comments(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
         event = asyncio.run(app.refresh_comments(entry.id))
         error = event.error
     else:
-        error = app.comment_state(entry.id).error
+        error = app.comment_error(entry.id)
     comments = app.comments(entry.id)
     if args.json:
         dump_json(
@@ -466,6 +576,77 @@ def cmd_comments(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
         for text_line in text.split("\n"):
             out.write(f"{pad}  {text_line}".rstrip() + "\n")
     app.mark_comments_seen(entry.id)
+    return 0
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file beside it and a rename, so a
+    reader of ``path`` never sees half a file; a missing folder is an error, not created."""
+    folder = path.parent
+    if path.is_dir():
+        raise CarefeedError(f"cannot write {path}: it is a folder")
+    if not folder.is_dir():
+        raise CarefeedError(f"cannot write {path}: the folder {folder} does not exist")
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    try:
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", newline="", dir=folder, prefix=f".{path.name}.", delete=False
+        ) as handle:
+            temp = Path(handle.name)
+            try:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            except BaseException:
+                handle.close()
+                temp.unlink(missing_ok=True)
+                raise
+        try:
+            temp.chmod(mode)
+            temp.replace(path)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise CarefeedError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def cmd_digest(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
+    """A reading list for a team briefing: the matching posts grouped by topic."""
+    if args.json and args.format not in (None, "json"):
+        sys.stderr.write(f"carefeed: --json and --format {args.format} disagree; pick one\n")
+        return EXIT_USAGE
+    if args.limit < 1:
+        sys.stderr.write("carefeed: --limit must be at least 1\n")
+        return EXIT_USAGE
+    fmt = "json" if args.json else args.format or "md"
+    _topics_current(app)
+    flt = _filter(app, args)
+    entries = app.entries(flt, limit=args.limit)
+    matched = app.count_entries(flt) if len(entries) >= args.limit else None
+    title = args.title or ("Reading list: " + args.query if args.query else "Reading list")
+    digest = build_digest(
+        entries,
+        [t.name for t in app.taxonomy.topics],
+        title=title,
+        generated_at=utc_now(),
+        focus=[*flt.topics, *query_topics(flt.query)],
+        matched=matched,
+    )
+    text = render(digest, fmt)
+    if not args.out or args.out == "-":
+        out.write(text)
+        return 0
+    write_atomic(Path(args.out), text)
+    sys.stderr.write(
+        f"wrote {digest.posts} post{'s' if digest.posts != 1 else ''} in {digest.topics} "
+        f"topic{'s' if digest.topics != 1 else ''} to {line(args.out, 400)}\n"
+    )
     return 0
 
 
@@ -620,12 +801,72 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="a blog category or a feed tag, case-insensitive (repeat: posts with all of them)",
     )
+    p.add_argument(
+        "--topic",
+        action="append",
+        metavar="NAME",
+        help="a social care topic, any unambiguous prefix (repeat: posts with all of them)",
+    )
     p.add_argument("--feed", help="a feed id, URL or part of its title")
     p.add_argument("--unread", action="store_true", help="only unread posts")
     p.add_argument("--starred", action="store_true", help="only starred posts")
     p.add_argument("--search", metavar="Q", help='full-text search (words, "phrases")')
+    p.add_argument(
+        "--query",
+        metavar="Q",
+        help="a filter query, e.g. 'topic:funding since:7d -tag:news (budget or \"care act\")'"
+        "; fields: topic: tag: feed: author: has:comments since: before: unread starred",
+    )
+    p.add_argument(
+        "--filter", metavar="NAME", help="a saved filter ([filters] in config.toml), by name"
+    )
     p.add_argument("--limit", type=int, default=50, metavar="N", help="at most N posts (50)")
     p.set_defaults(func=cmd_entries)
+
+    p = sub.add_parser(
+        "topics", parents=[common, jsonflag], help="social care topics with post and unread counts"
+    )
+    p.set_defaults(func=cmd_topics)
+
+    p = sub.add_parser(
+        "filters", parents=[common, jsonflag], help="saved filters (config.toml) and their counts"
+    )
+    p.set_defaults(func=cmd_filters)
+
+    p = sub.add_parser(
+        "digest",
+        parents=[common, jsonflag],
+        help="a reading list for a briefing: matching posts grouped by topic",
+        description="Write the matching posts, grouped by topic in taxonomy order and newest "
+        "first, with source, date, link, a two-line summary and comment count. Each post is "
+        "listed once, under the topic the briefing asks for (--topic, topic: in --query), "
+        'else its first topic; posts without topics come last under "Other".',
+    )
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="md (default), html (a standalone page), csv (a row per post) or json",
+    )
+    p.add_argument(
+        "--query",
+        metavar="Q",
+        help="a filter query, e.g. 'topic:funding since:7d' (the language of `entries --query`)",
+    )
+    p.add_argument("--out", metavar="FILE", help="write to FILE (default: standard output)")
+    p.add_argument("--title", help='the heading (default "Reading list: QUERY")')
+    p.add_argument(
+        "--topic",
+        action="append",
+        metavar="NAME",
+        help="a social care topic, any unambiguous prefix (repeat: posts with all of them)",
+    )
+    p.add_argument("--tag", action="append", help="a blog category or a feed tag (repeatable)")
+    p.add_argument("--feed", help="a feed id, URL or part of its title")
+    p.add_argument("--unread", action="store_true", help="only unread posts")
+    p.add_argument("--starred", action="store_true", help="only starred posts")
+    p.add_argument("--search", metavar="Q", help='full-text search (words, "phrases")')
+    p.add_argument("--limit", type=int, default=200, metavar="N", help="at most N posts (200)")
+    p.set_defaults(func=cmd_digest)
 
     p = sub.add_parser("show", parents=[common, jsonflag], help="print one post in full")
     p.add_argument("id", type=int)
@@ -681,6 +922,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PollRunningError as exc:
         sys.stderr.write(f"carefeed: {line(str(exc))}\n")
         return EXIT_POLL_RUNNING
+    except QueryError as exc:
+        sys.stderr.write(query_error(exc, getattr(args, "query", None) or ""))
+        return EXIT_USAGE
     except CarefeedError as exc:
         sys.stderr.write(f"carefeed: {line(str(exc), 400)}\n")
         return EXIT_ERROR

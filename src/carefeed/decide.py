@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import fields
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from carefeed.model import EntryData, EntryIntent, EntryState
+from carefeed.model import EntryData, EntryIntent, EntryState, TopicMatch
 
 HASH_VERSION = "1"
 # A post whose bytes change on every fetch (an embedded clock, a view counter) is rewritten
@@ -41,23 +41,44 @@ def entry_hash(entry: EntryData) -> str:
     return HASH_VERSION + hashlib.sha256(blob.encode()).hexdigest()[:31]
 
 
+TOPIC_TEXT_CHARS = 1000  # of the content, for a post without a summary
+
+
+def topic_text(data: EntryData) -> str:
+    """The text topics are inferred from beside the title (store.retag uses the same rule)."""
+    return data.summary or data.content[:TOPIC_TEXT_CHARS]
+
+
+# categories, title, summary → topics (topics.Taxonomy.classify); pure, so it may run anywhere
+Classifier = Callable[[Sequence[str], str, str], Sequence[TopicMatch]]
+
+
 def plan_entries(
-    cached: Mapping[str, EntryState], parsed: Sequence[EntryData]
+    cached: Mapping[str, EntryState],
+    parsed: Sequence[EntryData],
+    classify: Classifier | None = None,
 ) -> list[EntryIntent]:
     """New posts are inserted; a cached post is rewritten when its ``updated`` date moved
-    (either way: we trust the feed) or its content changed, within the churn limit."""
+    (either way: we trust the feed) or its content changed, within the churn limit.
+    Only posts that are written get their topics worked out."""
     intents: list[EntryIntent] = []
     for data in parsed:
         digest = entry_hash(data)
         old = cached.get(data.guid)
         if old is None:
-            intents.append(EntryIntent(data=data, hash=digest, is_new=True))
+            intent = EntryIntent(data=data, hash=digest, is_new=True)
         elif data.updated != old.updated:
-            intents.append(EntryIntent(data=data, hash=digest, is_new=False, hash_changes=0))
+            intent = EntryIntent(data=data, hash=digest, is_new=False, hash_changes=0)
         elif digest != old.hash and old.hash_changes < HASH_CHANGE_LIMIT:
-            intents.append(
-                EntryIntent(data=data, hash=digest, is_new=False, hash_changes=old.hash_changes + 1)
+            intent = EntryIntent(
+                data=data, hash=digest, is_new=False, hash_changes=old.hash_changes + 1
             )
+        else:
+            continue
+        if classify is not None:
+            topics = tuple(classify(data.categories, data.title, topic_text(data)))
+            intent = replace(intent, topics=topics)
+        intents.append(intent)
     return intents
 
 

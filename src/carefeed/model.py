@@ -254,6 +254,9 @@ class EntryFilter:
     unread: bool = False
     starred: bool = False
     search: str | None = None  # full text (FTS5) over title, summary, content, categories
+    query: QueryNode | None = None  # a parsed, resolved filter query (query.py), ANDed
+    mute: tuple[QueryNode, ...] = ()  # each hides what it matches (AND NOT)
+    topics: tuple[str, ...] = ()  # canonical topic names; all must match
 
 
 # --------------------------------------------------------------------------- polling
@@ -304,6 +307,7 @@ class PollEvent:
     error: str | None = None
     warnings: tuple[str, ...] = ()
     new_url: str | None = None  # the feed moved permanently to this address
+    new_comments: int = 0  # a site-wide comments feed: comments it added under posts
 
 
 @dataclass(frozen=True)
@@ -388,3 +392,53 @@ class FeedIntent:
     feed_data: FeedData | None = None  # None: keep title/site as they are
     warning: str | None = None
     new_url: str | None = None
+
+
+# ---- filter language
+
+
+@dataclass(frozen=True)
+class Term:
+    """One field test of a filter query (query.py reads and writes them).
+
+    ``field`` is one of ``topic`` (a canonical topic, or a prefix before resolving),
+    ``tag`` (a blog category or feed tag), ``feed`` (part of a feed's title, or its URL),
+    ``author`` (part of the author's name), ``is`` (``unread``, ``read`` or ``starred``),
+    ``has`` (``comments``), ``since`` and ``before`` (an ISO date or time once resolved;
+    ``7d``, ``24h``, ``2w``, ``3m``, ``1y``, ``today`` before).
+    """
+
+    field: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Text:
+    """Free words (each a prefix) or, with ``phrase``, a quoted phrase: full-text search."""
+
+    value: str
+    phrase: bool = False
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """Every part matches (``a b``; no parts: everything matches)."""
+
+    parts: tuple[QueryNode, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """At least one part matches (``a or b``)."""
+
+    parts: tuple[QueryNode, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    """The part does not match (``-a``)."""
+
+    part: QueryNode
+
+
+QueryNode = Term | Text | AllOf | AnyOf | Not

@@ -7,8 +7,10 @@ Why the pieces sit where they do:
 * Parsing is CPU and is where hostile documents bite (quadratic entities, ReDoS in
   feedparser, HOSTILE.md F8/F9): it runs in separate processes with an address-space cap
   and a wall-clock deadline; a parser that overruns is killed and its pool replaced.
-* Writing is done here, by the one task that consumes results, one transaction per feed,
-  so the cache never sees two writers from the same poll and a kill leaves whole feeds.
+* Writing is done by one thread with its own connection to the cache, fed by the one
+  task that consumes results: the event loop keeps fetching and feeding the parsers while
+  SQLite works (it releases the GIL), the cache never sees two writers from the same poll,
+  and every feed is written whole, so a kill leaves whole feeds.
 * A body whose bytes hash to what we parsed last time is not parsed again.
 
 Nothing here raises for one feed: every problem becomes a :class:`PollEvent` with an error.
@@ -25,15 +27,25 @@ import resource
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 
-from carefeed.comments import resolve_parents
-from carefeed.decide import next_poll_after_error, next_poll_after_success, plan_entries
+from carefeed.comments import (
+    PostRef,
+    attach_site_comments,
+    looks_like_comments_feed,
+    parent_refs,
+)
+from carefeed.decide import (
+    Classifier,
+    next_poll_after_error,
+    next_poll_after_success,
+    plan_entries,
+)
 from carefeed.errors import CarefeedError, EntryNotFoundError, FeedNotFoundError
 from carefeed.fetch import Fetcher
 from carefeed.model import (
@@ -56,6 +68,9 @@ from carefeed.text import one_line_error
 from carefeed.urls import display_url, validate_feed_url
 
 T = TypeVar("T")
+
+# Results waiting for the writer thread, at most: they hold parsed posts in memory.
+_UNWRITTEN_MAX = 64
 
 
 def _start_parser_process(max_bytes: int, parent_pid: int) -> None:
@@ -175,15 +190,44 @@ class _Fetched:
     parse_error: str | None = None
     body_hash: str | None = None
     unchanged: bool = False
+    comments: ParsedComments | None = None  # the feed is a site-wide comments feed
 
 
 class Poller:
     """Polls feeds of one store; reuse one instance for a session (the parser pool stays)."""
 
-    def __init__(self, store: Store, settings: Settings) -> None:
-        self.store = store
+    def __init__(
+        self, store: Store, settings: Settings, classify: Classifier | None = None
+    ) -> None:
+        self._store = store
+        self._local = threading.local()
         self.settings = settings
+        self.classify = classify
         self.parsers = ParserPool(settings)
+
+    @property
+    def store(self) -> Store:
+        """The cache as the calling thread may use it: a poll's writer thread has a
+        connection of its own (a sqlite3 connection belongs to the thread that opened it)."""
+        store: Store | None = getattr(self._local, "store", None)
+        return self._store if store is None else store
+
+    def _write_results(self, results: Sequence[_Fetched]) -> list[PollEvent]:
+        """In the poll's writer thread: store finished feeds, in order."""
+        if getattr(self._local, "store", None) is None:
+            self._local.store = Store.open(self._store.path)
+        events = []
+        for result in results:
+            event = self._store_result(result)
+            if event is not None:
+                events.append(event)
+        return events
+
+    def _close_thread_store(self) -> None:
+        store: Store | None = getattr(self._local, "store", None)
+        if store is not None:
+            self._local.store = None
+            store.close()
 
     def close(self) -> None:
         self.parsers.close()
@@ -210,7 +254,17 @@ class Poller:
                 )
             except CarefeedError as exc:
                 return _Fetched(feed, outcome, parse_error=one_line_error(str(exc)))
-            return _Fetched(feed, outcome, parsed=parsed, body_hash=body_hash)
+            comments = None
+            final_url = outcome.final_url or feed.url
+            items = [(e.link, e.guid) for e in parsed.entries]
+            if looks_like_comments_feed(final_url, parsed.feed.title, items):
+                try:
+                    comments = await self.parsers.parse_comments(
+                        body, final_url, outcome.content_type
+                    )
+                except CarefeedError as exc:
+                    return _Fetched(feed, outcome, parse_error=one_line_error(str(exc)))
+            return _Fetched(feed, outcome, parsed=parsed, body_hash=body_hash, comments=comments)
 
     async def poll(
         self,
@@ -227,7 +281,16 @@ class Poller:
             return
         limits = self.settings.limits
         bodies = asyncio.Semaphore(limits.concurrency + 2 * limits.parse_workers)
+        unwritten = asyncio.Semaphore(_UNWRITTEN_MAX)
         done: asyncio.Queue[_Fetched] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        writer = ThreadPoolExecutor(1, thread_name_prefix="carefeed-writer")
+
+        async def write(results: list[_Fetched]) -> list[PollEvent]:
+            if not results:
+                return []
+            return await loop.run_in_executor(writer, self._write_results, results)
+
         async with Fetcher(limits) as fetcher:
 
             async def one(feed: Feed) -> None:
@@ -236,6 +299,7 @@ class Poller:
                 except Exception as exc:  # a bug must cost one feed, never the poll
                     error = one_line_error(f"internal error: {type(exc).__name__}: {exc}")
                     result = _Fetched(feed, FetchOutcome(feed.url, FetchStatus.ERROR, error=error))
+                await unwritten.acquire()
                 done.put_nowait(result)
 
             # finished tasks are dropped at once: only the queue holds their results
@@ -243,14 +307,34 @@ class Poller:
             for task in tasks:
                 task.add_done_callback(tasks.discard)
             try:
-                for _ in feeds:
-                    event = self._store_result(await done.get())
-                    if event is not None:
+                # site-wide comments feeds are written last, so that their comments find
+                # the posts this same poll brings
+                later: list[_Fetched] = []
+                left = len(feeds)
+                while left:
+                    # what finished while the writer was busy goes to it in one call
+                    ready = [await done.get()]
+                    while not done.empty():
+                        ready.append(done.get_nowait())
+                    left -= len(ready)
+                    later += [r for r in ready if r.comments is not None]
+                    try:
+                        events = await write([r for r in ready if r.comments is None])
+                    finally:
+                        for _ in ready:
+                            unwritten.release()
+                    for event in events:
                         yield event
+                for event in await write(later):
+                    yield event
             finally:
                 for task in list(tasks):
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+                # a write in progress finishes (it is one transaction per feed), then the
+                # thread's connection is closed
+                writer.submit(self._close_thread_store)
+                writer.shutdown(wait=True)
 
     async def refresh_comments(
         self, targets: Sequence[CommentTarget]
@@ -337,7 +421,7 @@ class Poller:
                 target,
                 now,
                 comments=parsed.comments,
-                parents=resolve_parents(parsed.comments),
+                parents=parent_refs(parsed.comments),
                 etag=outcome.etag,
                 last_modified=outcome.last_modified,
             )
@@ -415,9 +499,11 @@ class Poller:
                 status = PollStatus.UNCHANGED if result.unchanged else PollStatus.NOT_MODIFIED
                 return replace(event, status=status, new_url=new_url)
             warning = one_line_error("; ".join(parsed.warnings)) if parsed.warnings else None
+            if result.comments is not None:
+                return self._store_site_comments(result, replace(ok, warning=warning), event)
             counts = self.store.apply_update(
                 replace(ok, feed_data=parsed.feed, warning=warning),
-                plan_entries(self.store.entry_states(feed.id), parsed.entries),
+                plan_entries(self.store.entry_states(feed.id), parsed.entries, self.classify),
                 [e.guid for e in parsed.entries],
             )
         except FeedNotFoundError:
@@ -430,6 +516,41 @@ class Poller:
             updated=counts.updated,
             warnings=parsed.warnings,
             new_url=new_url,
+        )
+
+    def _store_site_comments(
+        self, result: _Fetched, ok: FeedIntent, event: PollEvent
+    ) -> PollEvent | None:
+        """A site-wide comments feed: its comments go under their posts, it lists none.
+
+        Comments whose post is not in the cache yet are not stored (there is no post to
+        hang them on); while there are any, the feed's validators and body hash are not
+        kept, so the next poll fetches and reads it in full and they attach as soon as
+        their post has arrived.
+        """
+        assert result.parsed is not None and result.comments is not None
+        feed, parsed, comments = result.feed, result.parsed, result.comments.comments
+        url = result.outcome.final_url or feed.url
+        titles = {e.guid: e.title for e in parsed.entries}
+        posts: list[PostRef] = self.store.comment_posts_near(url)
+        groups, orphans = attach_site_comments(comments, titles, posts, url)
+        intent = replace(ok, feed_data=parsed.feed)
+        if orphans:
+            intent = replace(intent, etag=None, last_modified=None, body_hash=None)
+        new = self.store.attach_comments(
+            feed.id, {eid: (cs, parent_refs(cs)) for eid, cs in groups.items()}, ok.fetched_at
+        )
+        self.store.apply_update(intent, ())
+        notes = [f"{len(comments) - len(orphans)} comments attached to {len(groups)} posts"]
+        if orphans:
+            notes.append(f"{len(orphans)} comments wait for their post to be polled")
+        return replace(
+            event,
+            title=feed.title or parsed.feed.title or feed.url,
+            status=PollStatus.UPDATED,
+            new_comments=new,
+            warnings=(*result.comments.warnings, *notes),
+            new_url=ok.new_url,
         )
 
     @staticmethod

@@ -42,6 +42,23 @@ class Settings:
     max_defer: int = 7 * 86400  # Retry-After / max-age are honoured up to this
     comment_days: int = 14  # `poll --comments` refreshes posts younger than this…
     comment_budget: int = 100  # …with at most this many comment-feed requests per poll
+    # [reader.keys]: (action name, keys) pairs, e.g. ("star", "S"); the reader checks
+    # the names and keys when it starts and reports the bad ones
+    reader_keys: tuple[tuple[str, str], ...] = ()
+    # [reader] poll_comments: the reader's poll (R, and at start) also refreshes comment
+    # feeds, as `poll --comments` does
+    reader_poll_comments: bool = True
+    filters: tuple[SavedFilter, ...] = ()  # [filters]: name = "query", in file order
+    mute: tuple[str, ...] = ()  # mute = ["query", …]: posts matching any are hidden everywhere
+
+
+@dataclass(frozen=True)
+class SavedFilter:
+    """A named filter query from ``[filters]`` ("Funding this week" = "topic:fund since:7d"):
+    a sidebar entry with its unread count, like newsboat's query feeds."""
+
+    name: str
+    query: str
 
 
 class SettingsError(CarefeedError):
@@ -63,6 +80,41 @@ def _coerce(cls: type[Any], table: dict[str, Any], where: str) -> dict[str, Any]
     return out
 
 
+def _reader_keys(reader: object, where: str) -> tuple[tuple[str, str], ...]:
+    """``[reader.keys]``: action name = "keys" ("star = \"S\"", "down = \"n,down\"")."""
+    if not isinstance(reader, dict):
+        raise SettingsError(f"{where}: [reader] must be a table")
+    keys = reader.get("keys", {})
+    if not isinstance(keys, dict):
+        raise SettingsError(f'{where}: [reader.keys] must be a table of action = "keys"')
+    for name, value in keys.items():
+        if not isinstance(value, str) or not value.strip():
+            raise SettingsError(f'{where} [reader.keys]: {name} must be keys, e.g. "S" or "s,S"')
+    return tuple(keys.items())
+
+
+def _reader_poll_comments(reader: object, where: str) -> bool:
+    value = reader.get("poll_comments", True) if isinstance(reader, dict) else True
+    if not isinstance(value, bool):
+        raise SettingsError(f"{where} [reader]: poll_comments must be true or false")
+    return value
+
+
+def _saved_filters(table: object, where: str) -> tuple[SavedFilter, ...]:
+    if not isinstance(table, dict):
+        raise SettingsError(f'{where}: [filters] must be a table of name = "query"')
+    for name, query in table.items():
+        if not isinstance(query, str) or not query.strip():
+            raise SettingsError(f'{where} [filters]: "{name}" must be a query, e.g. "topic:fund"')
+    return tuple(SavedFilter(name, query) for name, query in table.items())
+
+
+def _mute_rules(value: object, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(q, str) and q.strip() for q in value):
+        raise SettingsError(f'{where}: mute must be a list of queries, e.g. ["tag:Sponsored"]')
+    return tuple(value)
+
+
 def load_settings(path: Path) -> Settings:
     """Read ``config.toml``; a missing file means the defaults."""
     try:
@@ -81,8 +133,16 @@ def load_settings(path: Path) -> Settings:
     limits = replace(Limits(), **_coerce(Limits, limits_table, f"{path} [limits]"))
     top_keys = {"interval", "max_backoff", "max_defer", "comment_days", "comment_budget"}
     top = {k: v for k, v in data.items() if k in top_keys}
-    unknown = set(data) - set(top) - {"reader"}
+    unknown = set(data) - set(top) - {"reader", "filters", "mute"}
     if unknown:
         raise SettingsError(f"{path}: unknown setting {sorted(unknown)[0]!r}")
     probe = {k: v for k, v in _coerce(Settings, top, str(path)).items()}
-    return Settings(limits=limits, **probe)
+    reader_keys = _reader_keys(data.get("reader", {}), str(path))
+    return Settings(
+        limits=limits,
+        reader_keys=reader_keys,
+        reader_poll_comments=_reader_poll_comments(data.get("reader", {}), str(path)),
+        filters=_saved_filters(data.get("filters", {}), str(path)),
+        mute=_mute_rules(data.get("mute", []), str(path)),
+        **probe,
+    )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,14 +26,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from carefeed.comments import PostRef, comment_key, site_of
 from carefeed.errors import (
     CorruptCacheError,
     EntryNotFoundError,
     FeedNotFoundError,
+    QueryError,
     SchemaVersionError,
     StoreError,
 )
 from carefeed.model import (
+    AllOf,
+    AnyOf,
     Comment,
     CommentData,
     CommentState,
@@ -45,7 +50,11 @@ from carefeed.model import (
     Feed,
     FeedIntent,
     LabelCount,
+    Not,
+    QueryNode,
     Subscription,
+    Term,
+    Text,
     TopicMatch,
 )
 
@@ -240,11 +249,34 @@ CREATE TABLE pending_comments (
 CREATE INDEX pending_comments_by_link ON pending_comments(post_link);
 """
 
+# Search and filter speed (issues 3 and 5), measured on a 100,000-post cache:
+# * prefix indexes for 1-3 characters: a search typed letter by letter asks for "s"*,
+#   "sa"*, "saf"*, which FTS5 otherwise answers by merging the doclists of every word with
+#   that beginning (50-120 ms for one letter; ~1 ms with the index);
+# * the listed rows (``dup_of IS NULL``) get partial indexes, so a count or a page never
+#   reads the (large) table rows just to learn that a post is not a cross-posted copy
+#   (count of all posts: 85 ms → 2 ms).
+_V5 = """
+DROP TABLE entries_fts;
+CREATE VIRTUAL TABLE entries_fts USING fts5(
+    title, summary, content, categories,
+    content='entries', content_rowid='id', tokenize='unicode61 remove_diacritics 2',
+    prefix='1 2 3'
+);
+INSERT INTO entries_fts(entries_fts) VALUES ('rebuild');
+CREATE INDEX entries_listed ON entries(sort_time DESC, id DESC) WHERE dup_of IS NULL;
+CREATE INDEX entries_listed_unread ON entries(read, sort_time DESC, id DESC)
+    WHERE dup_of IS NULL;
+CREATE INDEX entries_listed_starred ON entries(starred, sort_time DESC, id DESC)
+    WHERE dup_of IS NULL;
+"""
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     lambda db: _run_script(db, _V1),
     lambda db: _run_script(db, _V2),  # the Starred view on a big cache: 180 ms → ~1 ms
     lambda db: _run_script(db, _V3),  # comments
     lambda db: _run_script(db, _V4),  # topics, cross-posts, site-wide comment feeds
+    lambda db: _run_script(db, _V5),  # search prefixes, indexes of the listed posts
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -275,12 +307,91 @@ def fts_query(text: str) -> str:
     return " ".join(terms + phrase)
 
 
+# --------------------------------------------------------------------------- filters → SQL
+
+_FTS_IDS = "SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?"
+# a blog category of the post, or a tag of its feed or of a feed that carries a copy
+_TAG_SQL = (
+    "EXISTS (SELECT 1 FROM entry_categories c WHERE c.entry_id = e.id AND c.name = ?)"
+    " OR EXISTS (SELECT 1 FROM feed_tags t WHERE t.feed_id = e.feed_id"
+    " AND t.tag = ? COLLATE NOCASE)"
+    " OR EXISTS (SELECT 1 FROM entries d JOIN feed_tags t ON t.feed_id = d.feed_id"
+    " WHERE d.dup_of = e.id AND t.tag = ? COLLATE NOCASE)"
+)
+_TOPIC_SQL = "EXISTS (SELECT 1 FROM entry_topics t WHERE t.entry_id = e.id AND t.topic = ?)"
+_FLAG_SQL = {"unread": "(e.read = 0)", "read": "(e.read = 1)", "starred": "(e.starred = 1)"}
+
+
+def _fts_expr(node: QueryNode) -> str | None:
+    """A subtree made only of free words and phrases as one FTS5 expression (every word
+    quoted, so nothing the user typed is FTS5 syntax); None if it tests anything else.
+    "" for words with nothing searchable in them (they match every post)."""
+    if isinstance(node, Text):
+        found = fts_query(f'"{node.value}"' if node.phrase else node.value)
+        return f"({found})" if found else ""
+    if isinstance(node, AnyOf) and node.parts:
+        parts = [_fts_expr(p) for p in node.parts]
+        if any(p is None for p in parts):
+            return None
+        if "" in parts:
+            return ""
+        return "(" + " OR ".join(p for p in parts if p) + ")"
+    if isinstance(node, AllOf) and node.parts:
+        match, rest = _split_text(node.parts)
+        return _fts_and(match) if match and not rest else None
+    return None
+
+
+def _split_text(parts: Sequence[QueryNode]) -> tuple[list[str], list[QueryNode]]:
+    """ANDed parts → (FTS5 expressions to AND into one MATCH, the other parts). A
+    negated text part joins the MATCH as NOT when a positive one is there to hold it."""
+    positive: list[str] = []
+    negative: list[tuple[str, QueryNode]] = []
+    rest: list[QueryNode] = []
+    for part in parts:
+        text = _fts_expr(part)
+        if text is not None:
+            if text:
+                positive.append(text)
+            continue
+        inner = _fts_expr(part.part) if isinstance(part, Not) else None
+        if inner:
+            negative.append((inner, part))
+        else:
+            rest.append(part)
+    if not positive:
+        return [], rest + [part for _, part in negative]
+    return positive + [f"NOT {n}" for n, _ in negative], rest
+
+
+def _fts_and(match: Sequence[str]) -> str:
+    """ANDed FTS5 expressions; items starting with "NOT " subtract from what precedes."""
+    expr = " ".join(m for m in match if not m.startswith("NOT "))
+    for m in match:
+        if m.startswith("NOT "):
+            expr = f"({expr}) {m}"
+    return f"({expr})"
+
+
+def _epoch(field: str, value: str) -> int:
+    """A resolved since:/before: value (ISO date or date-time) as epoch seconds."""
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise QueryError(f"{field}:{value} is not a date (resolve the query first)") from None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return int(at.timestamp())
+
+
 class Store:
     """The cache file. One instance per thread; open with :meth:`open`."""
 
     def __init__(self, db: sqlite3.Connection, path: Path) -> None:
         self._db = db
         self.path = path
+        self._fts_estimates: dict[str, bool] = {}  # MATCH → common? (see _fts_clause)
+        self._held: Path | None = None  # this file in _HELD, while open
 
     # ----------------------------------------------------------------- opening
 
@@ -288,27 +399,28 @@ class Store:
     def open(cls, path: Path, *, timeout: float = 5.0) -> Store:
         """Open or create the cache; refuse a damaged, foreign or newer file untouched."""
         path = Path(path)
-        if path.exists() and path.stat().st_size > 0:
-            with path.open("rb") as fh:
-                if fh.read(16) != SQLITE_HEADER:
-                    raise CorruptCacheError(_damaged(path))
         path.parent.mkdir(parents=True, exist_ok=True)
+        held = _hold(path)  # checks the header, unless this process has the file open
         try:
             db = sqlite3.connect(path, timeout=timeout, isolation_level=None)
         except sqlite3.Error as exc:
+            _release(held)
             raise StoreError(f"cannot open {path}: {exc}") from None
         try:
             store = cls(db, path)
+            store._held = held
             store._check_owner()  # before anything that writes, such as journal_mode
             store._configure(timeout)
             store._migrate()
         except sqlite3.DatabaseError as exc:
             db.close()
+            _release(held)
             if "locked" in str(exc) or "busy" in str(exc):
                 raise StoreError(f"{path} is busy: another carefeed is upgrading it") from None
             raise CorruptCacheError(_damaged(path)) from None
         except BaseException:
             db.close()
+            _release(held)
             raise
         return store
 
@@ -360,6 +472,9 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+        if self._held is not None:
+            _release(self._held)
+            self._held = None
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -801,6 +916,13 @@ class Store:
         )
 
     def _where(self, flt: EntryFilter) -> tuple[list[str], list[Any]]:
+        """The WHERE clauses (ANDed) and their parameters for a filter.
+
+        Every part compiles to a boolean SQL expression that is never NULL, so ``and``,
+        ``or`` and ``-`` of the query language compose as plain AND/OR/NOT. Free words
+        ANDed at the top (``--search`` and the query's own) become one FTS5 MATCH, whose
+        plan is chosen by how many posts it matches (see :meth:`_fts_clause`).
+        """
         clauses: list[str] = ["e.dup_of IS NULL"]  # a cross-post is listed once
         params: list[Any] = []
         if flt.feed is not None:
@@ -810,25 +932,121 @@ class Store:
             )
             params += [self.find_feed(flt.feed).id] * 2
         for tag in flt.tags:
-            clauses.append(
-                "(EXISTS (SELECT 1 FROM entry_categories c WHERE c.entry_id = e.id AND c.name = ?)"
-                " OR EXISTS (SELECT 1 FROM feed_tags t WHERE t.feed_id = e.feed_id"
-                " AND t.tag = ? COLLATE NOCASE))"
-            )
-            params += [tag, tag]
+            clauses.append(f"({_TAG_SQL})")
+            params += [tag, tag, tag]
+        for topic in flt.topics:
+            clauses.append(_TOPIC_SQL)
+            params.append(topic)
         if flt.unread:
             clauses.append("e.read = 0")
         if flt.starred:
             clauses.append("e.starred = 1")
-        if flt.search:
-            query = fts_query(flt.search)
-            if query:
-                # "+e.id": keep SQLite walking the date index and probing the matches,
-                # so the first page stops after 200 rows instead of sorting every match
-                # (100k-post cache: 240 ms → 35 ms for a word in every post).
-                clauses.append("+e.id IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?)")
-                params.append(query)
+        top: list[QueryNode] = []
+        if flt.query is not None:
+            top = list(flt.query.parts) if isinstance(flt.query, AllOf) else [flt.query]
+        match, rest = _split_text(top)
+        if flt.search and fts_query(flt.search):
+            match = [f"({fts_query(flt.search)})", *match]
+        for node in rest:
+            clauses.append(self._sql(node, params))
+        if match:
+            others = bool(flt.feed or flt.tags or flt.topics or rest or flt.mute)
+            clauses.append(self._fts_clause(_fts_and(match), params, others=others))
+        for mute in flt.mute:
+            clauses.append(f"NOT {self._sql(mute, params)}")
         return clauses, params
+
+    # A search that matches at least this many posts is "common": the list walks the
+    # date index and probes the matches (the first page stops after ~200 rows); below
+    # it, the matches drive and are sorted (a rare word never walks 100k rows).
+    FTS_COMMON = 2000
+
+    def _fts_clause(self, match: str, params: list[Any], *, others: bool) -> str:
+        """The top-level full-text test and its plan.
+
+        100,000-post cache, first page of 200: a word in every post costs ~11 ms walking
+        the listed posts' date index and probing the matches ("+e.id" keeps SQLite from
+        driving by the matches) against ~110 ms sorting all matches. A word in one post
+        costs ~5 ms walking (index only) against 0.02 ms driven by the matches. So a
+        search alone (with unread/starred at most) always walks; with other tests that
+        read rows (tags, feeds, topics, query terms), walking to the end for a rare word
+        can cost far more, and a bounded count of the matches (1-10 ms: FTS5 merges a
+        prefix's words in full) chooses.
+        """
+        params.append(match)
+        if not others or self._fts_common(match):
+            return f"+e.id IN ({_FTS_IDS})"
+        return f"e.id IN ({_FTS_IDS})"
+
+    def _fts_common(self, match: str) -> bool:
+        cache = self._fts_estimates
+        if match not in cache:
+            if len(cache) > 256:
+                cache.clear()
+            found = self._db.execute(
+                f"SELECT count(*) FROM ({_FTS_IDS} LIMIT ?)", (match, self.FTS_COMMON)
+            ).fetchone()[0]
+            cache[match] = found >= self.FTS_COMMON
+        return cache[match]
+
+    def _sql(self, node: QueryNode, params: list[Any]) -> str:
+        """One query node as a parenthesised boolean SQL expression over ``e``."""
+        if isinstance(node, Term):
+            return self._term_sql(node, params)
+        if isinstance(node, Not):
+            return f"(NOT {self._sql(node.part, params)})"
+        text = _fts_expr(node)
+        if text is not None:
+            if text == "":
+                return "(1)"
+            params.append(text)
+            return f"(+e.id IN ({_FTS_IDS}))"
+        if isinstance(node, AnyOf):
+            if not node.parts:
+                return "(0)"
+            return "(" + " OR ".join(self._sql(p, params) for p in node.parts) + ")"
+        assert isinstance(node, AllOf)
+        match, rest = _split_text(node.parts)
+        parts = [self._sql(p, params) for p in rest]
+        if match:
+            params.append(_fts_and(match))
+            parts.append(f"+e.id IN ({_FTS_IDS})")
+        return "(" + " AND ".join(parts) + ")" if parts else "(1)"
+
+    def _term_sql(self, term: Term, params: list[Any]) -> str:
+        field, value = term.field, term.value
+        if field == "topic":
+            params.append(value)
+            return f"({_TOPIC_SQL})"
+        if field == "tag":
+            params += [value, value, value]
+            return f"({_TAG_SQL})"
+        if field == "feed":
+            pattern = f"%{_like_escape(value)}%"
+            feeds = (
+                "SELECT id FROM feeds WHERE coalesce(user_title, '') LIKE ? ESCAPE '\\'"
+                " OR title LIKE ? ESCAPE '\\' OR url LIKE ? ESCAPE '\\' OR id = ?"
+            )
+            ident = int(value) if value.isdigit() else -1
+            params += [pattern, pattern, pattern, ident] * 2
+            return (
+                f"(e.feed_id IN ({feeds}) OR EXISTS (SELECT 1 FROM entries d"
+                f" WHERE d.dup_of = e.id AND d.feed_id IN ({feeds})))"
+            )
+        if field == "author":
+            params.append(f"%{_like_escape(value)}%")
+            return "(coalesce(e.author, '') LIKE ? ESCAPE '\\')"
+        if field == "is" and value in _FLAG_SQL:
+            return _FLAG_SQL[value]
+        if field == "has" and value == "comments":
+            return (
+                "(coalesce(e.comment_count, 0) > 0 OR EXISTS (SELECT 1 FROM comment_feeds cf"
+                " WHERE cf.entry_id = e.id AND cf.stored > 0))"
+            )
+        if field in ("since", "before"):
+            params.append(_epoch(field, value))
+            return "(e.sort_time >= ?)" if field == "since" else "(e.sort_time < ?)"
+        raise QueryError(f"{field}:{value} cannot be used in a filter")
 
     def entries(
         self,
@@ -939,22 +1157,25 @@ class Store:
         fingerprint: str,
         *,
         batch: int = 2000,
+        topic_chars: int = 1000,
         progress: Callable[[int, int], None] | None = None,
     ) -> int:
         """Give every cached post its topics again under a changed taxonomy.
 
         Batches of short transactions, so a poll or the reader writing at the same time
         waits milliseconds, not the whole run. The fingerprint is recorded last: a run
-        that is interrupted is simply done again next time.
+        that is interrupted is simply done again next time. ``topic_chars``: how much of
+        the content stands in for a missing summary (decide.topic_text, which the
+        poller uses, must agree).
         """
         total = int(self._db.execute("SELECT count(*) FROM entries").fetchone()[0])
         done = 0
         last_id = -1
         while True:
             rows = self._db.execute(
-                "SELECT id, categories, title, summary FROM entries WHERE id > ?"
-                " ORDER BY id LIMIT ?",
-                (last_id, batch),
+                "SELECT id, categories, title, CASE WHEN summary != '' THEN summary"
+                " ELSE substr(content, 1, ?) END FROM entries WHERE id > ? ORDER BY id LIMIT ?",
+                (topic_chars, last_id, batch),
             ).fetchall()
             if not rows:
                 break
@@ -1059,6 +1280,24 @@ class Store:
             (entry_id,),
         ).fetchall()
         ids = {row[2]: row[0] for row in rows}
+        # a parent named by its #comment-N (another feed's guid for the same comment, or
+        # a reply whose parent was only in an earlier fetch) is found by that key
+        keys: dict[str, int] = {}
+        for row in rows:
+            for value in (row[2], row[3]):
+                key = comment_key(value)
+                if key is not None:
+                    keys.setdefault(key, row[0])
+
+        def parent(ref: str | None) -> int | None:
+            if ref is None:
+                return None
+            found = ids.get(ref)
+            if found is None:
+                key = comment_key(ref)
+                found = keys.get(key) if key is not None else None
+            return found
+
         epoch = datetime.fromtimestamp(0, UTC)
         return [
             Comment(
@@ -1070,7 +1309,7 @@ class Store:
                 author_link=row[5],
                 published=from_ts(row[6]) or epoch,
                 text=row[7],
-                parent=ids.get(row[8]) if row[8] is not None else None,
+                parent=parent(row[8]),
                 first_seen=from_ts(row[9]) or epoch,
             )
             for row in rows
@@ -1103,41 +1342,7 @@ class Store:
                 is None
             ):
                 raise EntryNotFoundError(f"no post with id {target.entry_id}")
-            for c in comments or ():
-                published = to_ts(c.published)
-                values = (
-                    c.link,
-                    c.author,
-                    c.author_link,
-                    c.text,
-                    parents.get(c.guid),
-                )
-                row = db.execute(
-                    "SELECT id FROM comments WHERE entry_id = ? AND guid = ?",
-                    (target.entry_id, c.guid),
-                ).fetchone()
-                if row is None:
-                    db.execute(
-                        "INSERT INTO comments (link, author, author_link, text, parent_guid,"
-                        " entry_id, guid, published, dated, first_seen)"
-                        " VALUES (?,?,?,?,?,?,?,?,?,?)",
-                        (
-                            *values,
-                            target.entry_id,
-                            c.guid,
-                            published if published is not None else now,
-                            int(published is not None),
-                            now,
-                        ),
-                    )
-                    new += 1
-                else:
-                    db.execute(
-                        "UPDATE comments SET link=?, author=?, author_link=?, text=?,"
-                        " parent_guid=coalesce(?, parent_guid),"
-                        " published=coalesce(?, published) WHERE id = ?",
-                        (*values, published, row[0]),
-                    )
+            new = self._upsert_comments(db, target.entry_id, comments or (), parents, now)
             stored = db.execute(
                 "SELECT count(*) FROM comments WHERE entry_id = ?", (target.entry_id,)
             ).fetchone()[0]
@@ -1154,6 +1359,101 @@ class Store:
                 f"UPDATE comment_feeds SET {sets} WHERE entry_id = ?",
                 (*params, target.entry_id),
             )
+        return new
+
+    @staticmethod
+    def _upsert_comments(
+        db: sqlite3.Connection,
+        entry_id: int,
+        comments: Iterable[CommentData],
+        parents: dict[str, str | None],
+        now: int,
+    ) -> int:
+        """Insert or update one post's comments; return how many are new. A comment is
+        the same one when its guid is, or when both end in the same ``#comment-N``
+        (WordPress gives one comment different guids in its per-post and site-wide
+        feeds, and links on old permalinks)."""
+        new = 0
+        for c in comments:
+            published = to_ts(c.published)
+            values = (c.link, c.author, c.author_link, c.text, parents.get(c.guid))
+            row = db.execute(
+                "SELECT id FROM comments WHERE entry_id = ? AND guid = ?", (entry_id, c.guid)
+            ).fetchone()
+            key = comment_key(c.guid) or comment_key(c.link)
+            if row is None and key is not None:
+                row = db.execute(
+                    "SELECT id FROM comments WHERE entry_id = ? AND (guid LIKE ? OR link LIKE ?)"
+                    " ORDER BY id LIMIT 1",
+                    (entry_id, f"%#{key}", f"%#{key}"),
+                ).fetchone()
+            if row is None:
+                db.execute(
+                    "INSERT INTO comments (link, author, author_link, text, parent_guid,"
+                    " entry_id, guid, published, dated, first_seen)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        *values,
+                        entry_id,
+                        c.guid,
+                        published if published is not None else now,
+                        int(published is not None),
+                        now,
+                    ),
+                )
+                new += 1
+            else:
+                db.execute(
+                    "UPDATE comments SET link=coalesce(?, link), author=?, author_link=?,"
+                    " text=?, parent_guid=coalesce(?, parent_guid),"
+                    " published=coalesce(?, published) WHERE id = ?",
+                    (*values, published, row[0]),
+                )
+        return new
+
+    def comment_posts_near(self, feed_url: str) -> list[PostRef]:
+        """Posts a site-wide comments feed at ``feed_url`` may attach comments to: those
+        of feeds on its host, and those whose link is on it (a blog whose posts come
+        through FeedBurner). comments.attach_site_comments checks the site exactly."""
+        site = site_of(feed_url)
+        if site is None:
+            return []
+        patterns = [f"%://{h}{end}" for h in (site[0], "www." + site[0]) for end in ("/%", ":%")]
+        test = " OR ".join(["f.url LIKE ?"] * 4 + ["e.link LIKE ?"] * 4)
+        rows = self._db.execute(
+            "SELECT e.id, e.guid, e.link, e.title, f.url FROM entries e"
+            f" JOIN feeds f ON f.id = e.feed_id WHERE {test}",
+            (*patterns, *patterns),
+        ).fetchall()
+        return [PostRef(*row) for row in rows]
+
+    def attach_comments(
+        self,
+        feed_id: int,
+        groups: dict[int, tuple[Sequence[CommentData], dict[str, str | None]]],
+        now: datetime,
+    ) -> int:
+        """Write the comments a site-wide comments feed (``feed_id``) gave to each post
+        (entry id → (comments, their parent refs)), all or nothing; return how many are
+        new. The comments feed itself keeps no posts: any it had (a cache from before it
+        was recognised) are removed. A post's own comment-feed state is left alone."""
+        ts = to_ts(now) or 0
+        new = 0
+        with self._write() as db:
+            db.execute("DELETE FROM entries WHERE feed_id = ?", (feed_id,))
+            for entry_id, (comments, parents) in groups.items():
+                if db.execute("SELECT 1 FROM entries WHERE id = ?", (entry_id,)).fetchone() is None:
+                    continue  # removed meanwhile
+                new += self._upsert_comments(db, entry_id, comments, parents, ts)
+                db.execute(
+                    "INSERT INTO comment_feeds (entry_id) VALUES (?) ON CONFLICT DO NOTHING",
+                    (entry_id,),
+                )
+                db.execute(
+                    "UPDATE comment_feeds SET stored ="
+                    " (SELECT count(*) FROM comments WHERE entry_id = ?) WHERE entry_id = ?",
+                    (entry_id, entry_id),
+                )
         return new
 
     def mark_comments_seen(self, entry_id: int, now: datetime) -> None:
@@ -1182,6 +1482,36 @@ class Store:
         """The database and its write-ahead log, as they sit on disk."""
         wal = self.path.with_name(self.path.name + "-wal")
         return sum(p.stat().st_size for p in (self.path, wal) if p.exists())
+
+
+# Cache files this process has open, and how many times. POSIX drops *every* lock a
+# process holds on a file when it closes any descriptor of that file, so reading the
+# header while another connection of ours has the cache open would silently unlock that
+# connection; a `carefeed poll` in another process could then checkpoint and delete the
+# WAL under the reader (sqlite.org/howtocorrupt.html 2.2; HOSTILE.md case 55).
+_HELD: dict[Path, int] = {}
+_HELD_LOCK = threading.Lock()
+
+
+def _hold(path: Path) -> Path:
+    """Count one more open of ``path``; the first one checks the SQLite header."""
+    key = path.resolve()
+    with _HELD_LOCK:
+        if not _HELD.get(key) and path.exists() and path.stat().st_size > 0:
+            with path.open("rb") as fh:
+                if fh.read(16) != SQLITE_HEADER:
+                    raise CorruptCacheError(_damaged(path))
+        _HELD[key] = _HELD.get(key, 0) + 1
+    return key
+
+
+def _release(key: Path) -> None:
+    with _HELD_LOCK:
+        left = _HELD.get(key, 0) - 1
+        if left > 0:
+            _HELD[key] = left
+        else:
+            _HELD.pop(key, None)
 
 
 def _damaged(path: Path) -> str:

@@ -78,7 +78,8 @@ def seed(api: Carefeed, feeds: Sequence[FeedSpec], now: datetime = NOW) -> None:
             error=spec.error,
             error_count=1 if spec.error else 0,
         )
-        store.apply_update(intent, plan_entries({}, data))
+        store.apply_update(intent, plan_entries({}, data, api.taxonomy.classify))
+    api.ensure_topics()  # as a poll leaves it: tagged by the taxonomy in force
 
 
 LONG_BODY = "\n\n".join(

@@ -116,10 +116,13 @@ async def test_t_picks_a_tag(app: CarefeedApp) -> None:
         await settle(app, pilot)
         await pilot.press("t")
         await settle(app, pilot)
-        assert isinstance(app.screen, TagPicker)
+        picker = app.screen
+        assert isinstance(picker, TagPicker)
         await pilot.press(*"dementia")
         await settle(app, pilot)
-        await pilot.press("enter")
+        # the topic first, then the blogs' own category of that name
+        assert [kind for _, kind in picker.shown] == ["topic", "category"]
+        await pilot.press("down", "enter")
         await settle(app, pilot)
         assert isinstance(app.screen, MainScreen)
         rows = list_rows(app)
@@ -135,14 +138,21 @@ async def test_t_combines_several_with_space(app: CarefeedApp) -> None:
         await settle(app, pilot)
         await pilot.press("t")
         await settle(app, pilot)
-        await pilot.press(*"carers", "space", "backspace", "backspace", "backspace")
-        await pilot.press("backspace", "backspace", "backspace", *"dementia", "space", "enter")
+        # topics come first: "down" moves past the topic to the tag / category
+        await pilot.press(*"carers", "down", "space", "backspace", "backspace", "backspace")
+        await pilot.press("backspace", "backspace", "backspace", *"dementia", "down", "space")
+        await pilot.press("enter")
         await settle(app, pilot)
         rows = list_rows(app)
         assert len(rows) == 1 and "Dementia and the carer" in rows[0]
         assert "tags Carers + Dementia" in status(app)
         # a feed tag (OPML folder) works like a category
-        await pilot.press("escape", "t", *"adult", "enter")
+        await pilot.press("escape", "t", *"adult")
+        await settle(app, pilot)
+        picker = app.screen
+        assert isinstance(picker, TagPicker)
+        assert [kind for _, kind in picker.shown] == ["topic", "tag"]
+        await pilot.press("down", "enter")
         await settle(app, pilot)
         assert len(list_rows(app)) == 4
 

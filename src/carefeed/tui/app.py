@@ -18,7 +18,9 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from carefeed.api import Carefeed
+from carefeed.tui import render
 from carefeed.tui.commands import ReaderCommands
+from carefeed.tui.keymap import KeyConfig, build_keymap
 from carefeed.tui.queries import QueryPool
 from carefeed.tui.screens.help import HelpScreen
 from carefeed.tui.screens.main import MainScreen
@@ -61,12 +63,35 @@ class CarefeedApp(App[None]):
         # seconds the cursor rests before the preview; 0 (tests) also makes counts immediate
         self.preview_delay = preview_delay
         self.pool = QueryPool(api)
+        # [reader.keys] from config.toml, as Textual's keymap; bad entries are left out
+        self.keys: KeyConfig = build_keymap(api.settings.reader_keys)
+        self.set_keymap(self.keys.keymap)
+        # the footer finds the palette's key by this name: per app, as [reader.keys] says
+        self.COMMAND_PALETTE_BINDING = self.keys.effective["palette"][0]  # type: ignore[misc]
 
     def get_default_screen(self) -> Screen[None]:
         return MainScreen()
 
+    def on_mount(self) -> None:
+        if self.keys.errors:  # once the screen is up: a toast sent before is never shown
+            self.call_after_refresh(self._report_keys)
+
+    def _report_keys(self) -> None:
+        if self.keys.errors:
+            where = f"{self.api.paths.config_file} [reader.keys]"
+            self.notify(
+                render.message(f"{where}: {'; '.join(self.keys.errors)}"),
+                title="Keys not changed",
+                severity="error",
+                timeout=30,
+                markup=False,
+            )
+
     def action_help(self) -> None:
-        if not isinstance(self.screen, HelpScreen):
+        """Open the keys (the help key again, wherever it is bound, closes them)."""
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)
+        else:
             self.push_screen(HelpScreen())
 
     def on_unmount(self) -> None:

@@ -1,61 +1,143 @@
-"""The command palette (ctrl+p): every action of the reader, beside Textual's own
-(themes, keys, screenshot). The prompts are our own words; no feed text is offered here,
-because the palette highlights matches through ``Content.from_markup`` (HOSTILE.md F5)."""
+"""The command palette (ctrl+p): every action of the reader, the places of the sidebar
+(All, Unread, Starred, each tag, each feed), beside Textual's own (themes, keys,
+screenshot).
+
+Feed titles and tag names are feed text, and the palette turns a ``str`` prompt, and
+every help line, into markup (``Content.from_markup``, HOSTILE.md F5). So a place's
+prompt is ``Content`` made by :mod:`carefeed.tui.render` and highlighted here by offsets,
+never a string; help lines are our own words and the keys from config.toml.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import partial
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
+from textual.content import Content
 
+from carefeed.text import NAME_MAX
+from carefeed.tui import render
 from carefeed.tui.screens.main import MainScreen
+from carefeed.tui.widgets.sidebar import Place, Sidebar
 
-# (prompt, help, action on MainScreen): the same actions as the keys
-ACTIONS: list[tuple[str, str, str]] = [
-    ("Poll all feeds now", "R: fetch every feed; the list updates as posts arrive", "poll"),
-    ("Filter by tag or category", "t: pick one, or several with space", "pick_tags"),
-    ("Search posts", "/: full text, results as you type", "search"),
-    ("Unread only", "u: show only unread posts (again: all)", "toggle_unread"),
-    ("Clear the filter", "escape: all posts", "clear_filter"),
-    ("Toggle read", "r: mark the post read or unread", "toggle_read"),
-    ("Toggle star", "s: star or unstar the post", "toggle_star"),
-    ("Comments", "c: the post's comments as a thread", "comments"),
-    ("Open in browser", "o: the post's web page", "open_link"),
-    ("Add a feed", "a: subscribe by address", "add_feed"),
-    ("Import OPML", "i: import a subscription list", "import_opml"),
+# (prompt, help, action on MainScreen, its name in [reader.keys]): the same as the keys
+ACTIONS: list[tuple[str, str, str, str]] = [
+    ("Poll all feeds now", "fetch every feed; the list updates as posts arrive", "poll", "poll"),
+    ("Filter by topic, tag or category", "pick one, or several with space", "pick_tags", "tags"),
+    ("Search posts", "full text, results as you type", "search", "search"),
+    ("Unread only", "show only unread posts (again: all)", "toggle_unread", "unread"),
+    ("Clear the filter", "all posts", "clear_filter", "clear"),
+    ("Toggle read", "mark the post read or unread", "toggle_read", "read"),
+    ("Toggle star", "star or unstar the post", "toggle_star", "star"),
+    ("Comments", "the post's comments as a thread", "comments", "comments"),
+    ("Open in browser", "the post's web page", "open_link", "browser"),
+    ("Add a feed", "subscribe by address", "add_feed", "add"),
+    ("Import OPML", "import a subscription list", "import_opml", "import"),
     (
         "Import the bundled feeds",
-        "I: the UK social care list that comes with carefeed",
+        "the UK social care list that comes with carefeed",
+        "import_bundled",
         "import_bundled",
     ),
-    ("Feed errors", "e: feeds whose last poll failed, and why", "feed_errors"),
-    ("Help", "?: every key", "help"),
+    ("Feed errors", "feeds whose last poll failed, and why", "feed_errors", "errors"),
+    ("Next pane", "sidebar, list, post", "cycle(1)", "next_pane"),
+    ("Help", "every key", "help", "help"),
+]
+
+# the sidebar's fixed places
+PLACES: list[tuple[str, str, Place]] = [
+    ("All posts", "every post of every feed", Place("all")),
+    ("Unread posts", "posts you have not opened", Place("unread")),
+    ("Starred posts", "posts you starred", Place("starred")),
 ]
 
 
-class ReaderCommands(Provider):
-    """The reader's actions, offered when the palette opens over the main screen."""
+@dataclass(frozen=True)
+class Command:
+    text: str  # what the query is matched against (our words + cleaned feed text)
+    prompt: Content  # the same, literal
+    help: str  # our words only: the palette parses it as markup
+    run: Callable[[], object]
 
-    def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+
+class ReaderCommands(Provider):
+    """The reader's actions and places, offered when the palette opens over the main
+    screen."""
+
+    def _commands(self) -> Iterator[Command]:
         screen = self.screen
         if not isinstance(screen, MainScreen):
-            return []
-        found: list[tuple[str, str, Callable[[], object]]] = []
-        for prompt, help_text, action in ACTIONS:
+            return
+        from carefeed.tui.app import CarefeedApp
+
+        app = self.app
+        keys = app.keys if isinstance(app, CarefeedApp) else None
+        for prompt, help_text, action, name in ACTIONS:
+            key = keys.keys_for(name) if keys is not None else ""
+            shown_help = f"{key}: {help_text}" if key else help_text
             if action == "help":
-                found.append((prompt, help_text, partial(self.app.run_action, "help")))
+                run: Callable[[], object] = partial(self.app.run_action, "help")
             else:
-                found.append((prompt, help_text, getattr(screen, f"action_{action}")))
-        return found
+                run = partial(screen.run_action, action)
+            yield Command(prompt, Content(prompt), shown_help, run)
+        for prompt, help_text, place in PLACES:
+            yield Command(prompt, Content(prompt), help_text, partial(self._go, place))
+        sidebar = screen.sidebar
+        for tag in sidebar.tags:
+            name = render.clean(tag.name, max_len=NAME_MAX)
+            yield Command(
+                f"Tag: {name}",
+                Content.assemble("Tag: ", render.plain(tag.name, max_len=NAME_MAX)),
+                "list the posts of this tag (OPML folder)",
+                partial(self._go, Place("tag", tag.name)),
+            )
+        for feed in sidebar.feeds:
+            title = feed.display_title
+            name = render.clean(title, max_len=NAME_MAX)
+            failing = " (its last poll failed: see Feed errors)" if feed.error else ""
+            yield Command(
+                f"Feed: {name}",
+                Content.assemble("Feed: ", render.plain(title, max_len=NAME_MAX)),
+                "list this feed's posts" + failing,
+                partial(self._go, Place("feed", title, feed)),
+            )
+
+    def _go(self, place: Place) -> None:
+        """What choosing the place in the sidebar does."""
+        screen = self.screen
+        if isinstance(screen, MainScreen):
+            screen.sidebar.highlight_place(place)
+            screen.sidebar.post_message(Sidebar.Chosen(place))
 
     async def discover(self) -> Hits:
-        for prompt, help_text, command in self._commands():
-            yield DiscoveryHit(prompt, command, help=help_text)
+        for command in self._commands():
+            if not command.text.startswith(("Tag: ", "Feed: ")):
+                yield DiscoveryHit(
+                    command.prompt, command.run, text=command.text, help=command.help
+                )
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for prompt, help_text, command in self._commands():
-            score = matcher.match(prompt)
+        for command in self._commands():
+            score = matcher.match(command.text)
             if score > 0:
-                yield Hit(score, matcher.highlight(prompt), command, help=help_text)
+                yield Hit(
+                    score,
+                    highlight(matcher, command),
+                    command.run,
+                    text=command.text,
+                    help=command.help,
+                )
+
+
+def highlight(matcher: Matcher, command: Command) -> Content:
+    """The prompt with the matched letters styled, by offset (``Matcher.highlight`` would
+    read the text as markup)."""
+    content = command.prompt
+    _score, offsets = matcher.fuzzy_search.match(matcher.query, command.text)
+    for offset in offsets:
+        if offset < len(command.text) and not command.text[offset].isspace():
+            content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content

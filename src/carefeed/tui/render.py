@@ -199,10 +199,15 @@ def entry_row(entry: Entry, width: int, now: datetime) -> Content:
         title_part = title_c.truncate(title_w, ellipsis=True, pad=True)
     parts: list[Content] = [marker, Content(" "), star, Content(" "), title_part, new_c]
     if feed_w:
-        parts += [
-            Content("  "),
-            _fit(clean(entry.feed_title, max_len=NAME_MAX), feed_w, ".cf--feed"),
-        ]
+        feed_name = clean(entry.feed_title, max_len=NAME_MAX)
+        if entry.also_in:  # a cross-post: "Care blog +2"
+            more = f" +{len(entry.also_in)}"
+            feed_c = Content.assemble(
+                _fit(feed_name, feed_w - len(more), ".cf--feed"), (more, ".cf--muted")
+            )
+        else:
+            feed_c = _fit(feed_name, feed_w, ".cf--feed")
+        parts += [Content("  "), feed_c]
     parts.append(_fit_right(relative_date(entry.published, now), date_w, ".cf--date"))
     if comments_w:
         count = entry.comment_count
@@ -241,9 +246,28 @@ def post_header(entry: Entry, now: datetime) -> Content:
     elif entry.link:
         shown = clean(entry.link, max_len=120)
         lines.append(Content.assemble(("Link (not opened: not http/https): ", ".cf--muted"), shown))
+    if entry.also_in:
+        lines.append(
+            Content.assemble(
+                ("Also in: ", ".cf--muted"),
+                Content(", ").join(
+                    Content.styled(clean(f, max_len=NAME_MAX), ".cf--feed") for f in entry.also_in
+                ),
+            )
+        )
     if entry.categories:
         lines.append(
             Content.assemble(("Filed under: ", ".cf--muted"), chips(entry.categories, 10_000))
+        )
+    if entry.topics:
+        lines.append(
+            Content.assemble(
+                ("Topics: ", ".cf--muted"),
+                Content(", ").join(
+                    Content(clean(t.name, max_len=NAME_MAX) + (" (inferred)" if t.inferred else ""))
+                    for t in entry.topics
+                ),
+            )
         )
     return Content("\n").join(lines)
 
@@ -431,6 +455,8 @@ def filter_words(
     unread: bool,
     starred: bool,
     search: str,
+    topics: Sequence[str] = (),
+    saved: str | None = None,
 ) -> Content:
     """The active filter in words: ``Unread · tag Dementia + Carers · search “cuts”``."""
     parts: list[Content | str | tuple[str, str]] = []
@@ -443,9 +469,19 @@ def filter_words(
         parts.append(("Starred", "bold"))
     elif unread:
         parts.append(("Unread", "bold"))
+    if saved is not None:
+        sep()
+        parts += ["filter ", (clean(saved, max_len=60), "bold")]
     if feed_title is not None:
         sep()
         parts += ["feed ", (clean(feed_title, max_len=60), "bold")]
+    if topics:
+        sep()
+        parts.append("topic " if len(topics) == 1 else "topics ")
+        for i, topic in enumerate(topics):
+            if i:
+                parts.append(" + ")
+            parts.append((clean(topic, max_len=60), "bold"))
     if tags:
         sep()
         parts.append("tag " if len(tags) == 1 else "tags ")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from carefeed.api import Carefeed
-from carefeed.model import Entry, EntryFilter
+from carefeed.model import AllOf, Entry, EntryFilter, QueryNode
 
 PAGE = 200  # rows per keyset page (bench/reader.py: ~5 ms on a 100,000-post cache)
 
@@ -25,14 +25,20 @@ class View:
     unread: bool = False
     starred: bool = False
     search: str = ""
+    topics: tuple[str, ...] = ()  # canonical topic names
+    saved: str | None = None  # the name of a saved filter (its query is ``query``)
+    query: QueryNode | None = None  # a resolved filter-language query
+    search_query: QueryNode | None = None  # ``search`` read as a query (the "/" bar)
 
     def to_filter(self) -> EntryFilter:
         return EntryFilter(
             feed=None if self.feed_id is None else str(self.feed_id),
             tags=self.tags,
+            topics=self.topics,
+            query=_both(self.query, self.search_query),
             unread=self.unread,
             starred=self.starred,
-            search=self.search.strip() or None,
+            search=None if self.search_query is not None else self.search.strip() or None,
         )
 
     @property
@@ -47,6 +53,10 @@ class View:
 
     def with_tags(self, tags: tuple[str, ...]) -> View:
         return replace(self, tags=tags)
+
+
+def _both(a: QueryNode | None, b: QueryNode | None) -> QueryNode | None:
+    return a if b is None else b if a is None else AllOf((a, b))
 
 
 def fetch_page(

@@ -22,10 +22,10 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from carefeed.api import Carefeed, ImportReport
-from carefeed.errors import CarefeedError, PollRunningError
+from carefeed.errors import CarefeedError, PollRunningError, QueryError
 from carefeed.model import CommentEvent, Entry, EntryFilter, Feed, LabelCount, PollStatus
 from carefeed.text import safe_url
 from carefeed.tui import render
@@ -38,6 +38,7 @@ from carefeed.tui.messages import (
 )
 from carefeed.tui.source import View
 from carefeed.tui.widgets.entry_list import EntryList
+from carefeed.tui.widgets.footer import ReaderFooter
 from carefeed.tui.widgets.post_view import PostView
 from carefeed.tui.widgets.sidebar import Place, Sidebar
 from carefeed.tui.widgets.status_bar import StatusBar
@@ -85,6 +86,16 @@ def openable(link: str | None) -> str | None:
     return url
 
 
+def search_problem(exc: QueryError, text: str) -> str:
+    """A query error for the status line, pointing at the place: ``Search: 'or' needs a
+    term after it, at column 9 (“or b”)``."""
+    where = ""
+    if exc.position is not None:
+        near = " ".join(text[exc.position : exc.position + 12].split())
+        where = f", at column {exc.position + 1}" + (f" (\u201c{near}\u201d)" if near else "")
+    return f"Search: {exc}{where}"
+
+
 class MainScreen(Screen[None]):
     """Read: pick a place on the left, a post in the middle, read it on the right."""
 
@@ -93,7 +104,9 @@ class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("tab", "cycle(1)", "Pane", show=False, id="main.next_pane", tooltip="Next pane"),
         Binding("shift+tab", "cycle(-1)", "Previous pane", show=False, id="main.prev_pane"),
-        Binding("t", "pick_tags", "Tags", id="main.tags", tooltip="Filter by tag or category"),
+        Binding(
+            "t", "pick_tags", "Topics", id="main.tags", tooltip="Filter by topic, tag or category"
+        ),
         Binding("slash", "search", "Search", key_display="/", id="main.search"),
         Binding("u", "toggle_unread", "Unread", id="main.unread", tooltip="Unread posts only"),
         Binding("r", "toggle_read", "Read", id="main.read", tooltip="Mark read / unread"),
@@ -122,6 +135,7 @@ class MainScreen(Screen[None]):
         super().__init__()
         self.view = View()
         self.categories: list[LabelCount] | None = None
+        self.topic_counts: list[LabelCount] | None = None
         self.has_feeds: bool | None = None  # None: not known yet
         self._reload_timer: Timer | None = None
         self._preview_timer: Timer | None = None
@@ -150,7 +164,7 @@ class MainScreen(Screen[None]):
                     yield EntryList(app.api, app.pool, app.clock, id="entries")
                 yield PostView(app.clock, id="post")
         yield StatusBar(app.clock, id="status")
-        yield Footer()
+        yield ReaderFooter()
 
     @property
     def entries(self) -> EntryList:
@@ -180,8 +194,28 @@ class MainScreen(Screen[None]):
         self.entries.focus()
         self.refresh_counts()
         self.set_interval(60, self._tick)
+        self._retag_if_needed()
         if self.reader.poll_on_start:
             self.call_after_refresh(self.action_poll)
+
+    def _retag_if_needed(self) -> None:
+        """A changed topics.toml re-tags the cache in the background; the list then
+        re-lists, since topic filters and counts may have changed."""
+
+        def job(api: Carefeed) -> int:
+            return api.ensure_topics()
+
+        def done(retagged: int) -> None:
+            if retagged:
+                self.notify(f"Topics worked out for {retagged:,} posts.", markup=False, timeout=4)
+                self.categories = self.topic_counts = None
+                self.entries.reload()
+                self.refresh_counts()
+
+        def failed(error: BaseException) -> None:
+            self.notify(render.message(str(error)), title="Topics", severity="error", markup=False)
+
+        self.reader.pool.submit(job, done, group="retag", failed=failed)
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < NARROW, "-narrow")
@@ -197,6 +231,8 @@ class MainScreen(Screen[None]):
         return render.filter_words(
             feed_title=view.feed_title,
             tags=view.tags,
+            topics=view.topics,
+            saved=view.saved,
             unread=view.unread,
             starred=view.starred,
             search=view.search,
@@ -269,9 +305,8 @@ class MainScreen(Screen[None]):
         seen = state.seen_at
         new_ids = {c.id for c in comments if seen is not None and c.first_seen > seen}
         fetching = target is not None and target.url is not None
-        self.post.set_comments(
-            entry.id, comments, error=state.error, fetching=fetching, new_ids=new_ids
-        )
+        error = (target.refused if target is not None else None) or state.error
+        self.post.set_comments(entry.id, comments, error=error, fetching=fetching, new_ids=new_ids)
         if fetching:
             self.fetch_comments(entry.id, seen)
 
@@ -358,7 +393,7 @@ class MainScreen(Screen[None]):
             )
         else:
             return
-        self.set_view(view)
+        self.set_view(replace(view, search_query=self.view.search_query))
         self.entries.focus()
 
     # ----------------------------------------------------------------- counts
@@ -403,7 +438,7 @@ class MainScreen(Screen[None]):
 
     def _reload_now(self) -> None:
         self._reload_timer = None
-        self.categories = None
+        self.categories = self.topic_counts = None
         self.entries.reload()
 
     # ----------------------------------------------------------------- first run
@@ -436,7 +471,8 @@ class MainScreen(Screen[None]):
         here, synchronously, and hand the rest of the burst to it."""
         if not (event.is_printable and event.character):
             return
-        if event.key == "slash" and not isinstance(self.focused, Input):
+        search_keys = self.reader.keys.effective.get("search", ["slash"])
+        if event.key in search_keys and not isinstance(self.focused, Input):
             self.action_search()
         elif isinstance(self.focused, Input):  # an Input stops its own keys: this one
             self.focused.insert_text_at_cursor(event.character)  # came from elsewhere
@@ -454,8 +490,20 @@ class MainScreen(Screen[None]):
 
     @on(Input.Changed, "#search")
     def _search_typed(self, event: Input.Changed) -> None:
-        if event.value != self.view.search:
-            self.set_view(replace(self.view, search=event.value))
+        """Re-list as the user types; the box speaks the filter language (query.py), so
+        a half-typed or malformed query keeps the last results and says what is wrong."""
+        text = event.value
+        if text == self.view.search:
+            return
+        box = self.search_input
+        try:
+            query = self.reader.api.filter_from_query(text).query if text.strip() else None
+        except QueryError as exc:
+            box.set_class(True, "-invalid")
+            self.status.set_filter(render.plain(search_problem(exc, text), max_len=200))
+            return
+        box.set_class(False, "-invalid")
+        self.set_view(replace(self.view, search=text, search_query=query))
 
     @on(Input.Submitted, "#search")
     def _search_done(self) -> None:
@@ -468,8 +516,11 @@ class MainScreen(Screen[None]):
         box.display = False
         if box.value:
             box.value = ""
+        box.set_class(False, "-invalid")
         if self.view.search:
-            self.set_view(replace(self.view, search=""))
+            self.set_view(replace(self.view, search="", search_query=None))
+        else:
+            self.status.set_filter(self._filter_words())  # drop a query error shown
         self.entries.focus()
 
     def action_clear_filter(self) -> None:
@@ -544,25 +595,39 @@ class MainScreen(Screen[None]):
             self.app.notify("The browser did not start", severity="warning", markup=False)
 
     def action_pick_tags(self) -> None:
-        from carefeed.tui.screens.tag_picker import TagPicker
+        from carefeed.tui.screens.tag_picker import Picked, TagPicker
 
-        picker = TagPicker(self.sidebar.tags, self.categories, selected=self.view.tags)
-        if self.categories is None:
+        picker = TagPicker(
+            self.sidebar.tags,
+            self.categories,
+            topics=self.topic_counts,
+            selected=self.view.tags,
+            selected_topics=self.view.topics,
+        )
+        if self.categories is None or self.topic_counts is None:
 
-            def job(api: Carefeed) -> list[LabelCount]:
-                return api.category_counts(CATEGORY_LIMIT)
+            def job(api: Carefeed) -> tuple[list[LabelCount], list[LabelCount]]:
+                return api.category_counts(CATEGORY_LIMIT), api.topic_counts()
 
-            def arrived(categories: list[LabelCount]) -> None:
-                self.categories = categories
+            def arrived(counts: tuple[list[LabelCount], list[LabelCount]]) -> None:
+                self.categories, self.topic_counts = counts
                 if picker.is_attached:
-                    picker.set_categories(categories)
+                    picker.set_categories(*counts)
 
             self.reader.pool.submit(job, arrived, group="categories")
 
-        def chosen(tags: tuple[str, ...] | None) -> None:
-            if tags is None:
+        def chosen(picked: Picked | None) -> None:
+            if picked is None:
                 return
-            self.set_view(replace(self.view, tags=tags, feed_id=None, feed_title=None))
+            self.set_view(
+                replace(
+                    self.view,
+                    tags=picked.tags,
+                    topics=picked.topics,
+                    feed_id=None,
+                    feed_title=None,
+                )
+            )
             self.entries.focus()
 
         self.app.push_screen(picker, chosen)
@@ -690,6 +755,7 @@ class MainScreen(Screen[None]):
             return
         self.status.set_polling(0, total)
         done = new = failed = 0
+        comments: tuple[int, int] | None = None
         try:
             async for event in api.poll():
                 done += 1
@@ -697,6 +763,8 @@ class MainScreen(Screen[None]):
                 failed += event.status in (PollStatus.ERROR, PollStatus.GONE)
                 self.post_message(PollProgressed(done, total))
                 self.post_message(FeedPolled(event))
+            if api.settings.reader_poll_comments:
+                comments = await self._poll_comments(api)
         except PollRunningError as exc:
             self.notify(
                 render.message(str(exc)), title="Not polled", severity="warning", markup=False
@@ -718,9 +786,40 @@ class MainScreen(Screen[None]):
             text = f"Polled {done} feeds: {new} new posts"
             if failed:
                 text += f", {failed} failed (press e)"
+            if comments is not None and comments[0]:
+                text += f"; comments of {comments[0]} posts: {comments[1]} new"
             self.notify(text, markup=False, severity="warning" if failed else "information")
         self._reload_now()
         self.refresh_counts()
+
+    async def _poll_comments(self, api: Carefeed) -> tuple[int, int]:
+        """R's second half (``[reader] poll_comments``): comment feeds under the rules of
+        ``poll --comments``, counted in the status line; the list and the open post
+        update as comments arrive. Returns (comment feeds done, new comments)."""
+        targets = api.comment_targets()
+        done = new = 0
+        self.status.set_polling(0, len(targets))
+        async for event in api.poll_comments(targets):
+            done += 1
+            new += event.new
+            self.post_message(PollProgressed(done, len(targets)))
+            if event.new:
+                self._schedule_reload()
+                shown = self.post.entry
+                if shown is not None and shown.id == event.entry_id:
+                    self._refresh_open_comments(event.entry_id)
+        return done, new
+
+    def _refresh_open_comments(self, entry_id: int) -> None:
+        """New comments on the post being read: into its tree, marked new."""
+        api = self.reader.api
+        try:
+            comments = api.comments(entry_id)
+            seen = api.comment_state(entry_id).seen_at
+        except CarefeedError:
+            return
+        new_ids = {c.id for c in comments if seen is not None and c.first_seen > seen}
+        self.post.set_comments(entry_id, comments, new_ids=new_ids)
 
     def on_poll_progressed(self, message: PollProgressed) -> None:
         if self.is_polling:
@@ -728,7 +827,7 @@ class MainScreen(Screen[None]):
 
     def on_feed_polled(self, message: FeedPolled) -> None:
         event = message.event
-        if event.new or event.updated:
+        if event.new or event.updated or event.new_comments:
             self._schedule_reload()
         self._schedule_counts(1.0)
 

@@ -67,6 +67,8 @@ class PostView(VerticalScroll, can_focus=True):
         self.comments: list[Comment] = []
         self.comment_error: str | None = None
         self.fetching = False
+        self._new_ids: frozenset[int] = frozenset()
+        self._wrapped_at: int | None = None  # the text width the tree was filled for
 
     def compose(self) -> ComposeResult:
         yield Static(render.empty_post(True), id="post-header")
@@ -138,18 +140,40 @@ class PostView(VerticalScroll, can_focus=True):
         self.fetching = fetching
         changed = [c.id for c in comments] != [c.id for c in self.comments] or new_ids
         self.comments = list(comments)
+        self._new_ids = frozenset(new_ids)
         self._update_heading()
         tree = self.comment_tree
         tree.display = bool(comments)
         if not changed:
             return
+        self._fill_tree(folded)
+
+    def _pane_width(self) -> int:
+        """The columns comment text may use: the pane's, less the vertical scrollbar
+        even before it shows (the tree itself may be what makes it appear)."""
+        width = self.scrollable_content_region.width
+        if width and not self.show_vertical_scrollbar:
+            width -= self.styles.scrollbar_size_vertical
+        return width if width > 0 else TEXT_WIDTH
+
+    def on_resize(self) -> None:
+        """The pane changed width (terminal resized, layout narrowed): wrap again."""
+        if self.comments and self._wrapped_at != min(TEXT_WIDTH, self._pane_width()):
+            self._fill_tree(self._folded())
+
+    def _fill_tree(self, folded: set[int]) -> None:
+        tree = self.comment_tree
+        cursor = tree.cursor_node.data if tree.cursor_node is not None else None
         tree.clear()
         now = self.clock()
-        # wrap to the pane as it is now (a narrow pane cut lines off); the tree's guides
-        # take 4 cells a level
-        pane = self.scrollable_content_region.width or TEXT_WIDTH
+        # wrap to the pane as it is now (a narrow pane cut lines off; on_resize wraps
+        # again); the tree's guides take 4 cells a level
+        pane = min(TEXT_WIDTH, self._pane_width())
+        self._wrapped_at = pane
+        new_ids = self._new_ids
+        at: TreeNode[int] | None = None
         stack: list[tuple[TreeNode[int], CommentNode, int]] = [
-            (tree.root, node, 0) for node in reversed(build_tree(comments))
+            (tree.root, node, 0) for node in reversed(build_tree(self.comments))
         ]
         while stack:
             parent, node, depth = stack.pop()
@@ -159,11 +183,15 @@ class PostView(VerticalScroll, can_focus=True):
                 data=comment.id,
                 expand=comment.id not in folded,
             )
-            width = max(20, min(TEXT_WIDTH, pane) - 4 * (depth + 1) - 2)
+            if cursor is not None and comment.id == cursor:
+                at = branch
+            width = max(20, pane - 4 * (depth + 1) - 2)
             for line in render.comment_lines(comment.text, width):
                 branch.add_leaf(line)
             stack.extend((branch, child, depth + 1) for child in reversed(node.replies))
         tree.root.expand()
+        if at is not None:  # the cursor stays on its comment (lines are laid out later)
+            tree.call_after_refresh(tree.move_cursor, at)
 
     def _folded(self) -> set[int]:
         folded: set[int] = set()

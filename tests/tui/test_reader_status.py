@@ -1,0 +1,73 @@
+"""The status line: the active filter in words, the number of posts, and the poll:
+"polled 3 min ago" at rest, "polling 2 of 3" while R runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from carefeed.api import Carefeed
+from carefeed.tui.app import CarefeedApp
+from carefeed.tui.screens.main import MainScreen
+from conftest import FeedSpec, fixed_clock, list_rows, seed, settle
+
+pytestmark = pytest.mark.tui
+
+SIZE = (120, 30)
+
+
+def rss(name: str) -> bytes:
+    return f"""<?xml version="1.0"?><rss version="2.0"><channel><title>{name}</title>
+<link>http://127.0.0.1/</link>
+<item><title>{name} news</title><guid>{name}-1</guid><link>https://example.org/{name}</link>
+<pubDate>Thu, 12 Mar 2026 09:00:00 +0000</pubDate><description>Hi.</description></item>
+</channel></rss>""".encode()
+
+
+def status(app: CarefeedApp) -> str:
+    screen = app.screen
+    assert isinstance(screen, MainScreen)
+    return screen.status.render().plain  # type: ignore[union-attr]
+
+
+async def test_status_says_when_the_cache_was_polled(app: CarefeedApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        line = status(app)
+        assert line.startswith("All posts")
+        assert line.rstrip().endswith("11 posts · polled 3 min ago")
+        await pilot.press("u")
+        await settle(app, pilot)
+        assert status(app).startswith("Unread")
+
+
+async def test_status_counts_a_poll_as_feeds_finish(home: Path, feed_server: object) -> None:
+    from feedserver import FeedServer
+
+    assert isinstance(feed_server, FeedServer)
+    specs = [
+        FeedSpec("Fast one", [], url=feed_server.add("/a.xml", rss("a"))),
+        FeedSpec("Fast two", [], url=feed_server.add("/b.xml", rss("b"))),
+        FeedSpec("Slow", [], url=feed_server.add("/c.xml", rss("c"), delay=1.5)),
+    ]
+    with Carefeed.open(home) as api:
+        seed(api, specs)
+        app = CarefeedApp(api, clock=fixed_clock, preview_delay=0)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            await pilot.press("R")
+            seen: set[str] = set()
+            for _ in range(200):
+                await pilot.pause(0.02)
+                line = status(app)
+                if "polling" in line:
+                    seen.add(line.split("· ")[-1].strip())
+                screen = app.screen
+                assert isinstance(screen, MainScreen)
+                if not screen.is_polling and seen:
+                    break
+            assert "polling 2 of 3" in seen, seen
+            await settle(app, pilot)
+            assert status(app).rstrip().endswith("polled just now")
+            assert len(list_rows(app)) == 3
