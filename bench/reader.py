@@ -55,8 +55,9 @@ WORDS = (
 # --------------------------------------------------------------------------- filling
 
 
-def fill(home: Path, posts: int) -> float:
-    """Write ``posts`` posts over FEEDS feeds, as polls would; return seconds taken."""
+def fill(home: Path, posts: int, *, tag: bool = True) -> float:
+    """Write ``posts`` posts over FEEDS feeds, as polls would (with their topics, unless
+    ``tag`` is False: bench/topics.py times that part); return seconds taken."""
     from carefeed.decide import plan_entries
     from carefeed.model import EntryData, FeedIntent, Subscription
     from carefeed.paths import resolve_paths
@@ -103,6 +104,11 @@ def fill(home: Path, posts: int) -> float:
         intent = FeedIntent(feed_id=f + 1, fetched_at=NOW, next_due=None, ok=True)
         store.apply_update(intent, plan_entries({}, batch))
     store.close()
+    if tag:
+        from carefeed.api import Carefeed
+
+        with Carefeed.open(home) as api:
+            api.ensure_topics()
     return time.perf_counter() - started
 
 

@@ -161,7 +161,10 @@ def test_saved_filters_and_mute_rules_from_config(home: Path):
         "Where the winter money goes",
         "Fee uplift letters",
     }
-    # muted everywhere: the plain listing too
+    # muted everywhere: the plain listing, the feed and topic counts
     assert "Settlement, line by line" not in titles(cli_json(home, "entries"))
+    assert {f["title"]: f["entries"] for f in cli_json(home, "feeds")}["Policy Desk"] == 0
+    topics = {t["name"]: t["posts"] for t in cli_json(home, "topics")}
+    assert topics["Funding and finance"] == 2
     bad = run_cli(home, "entries", "--filter", "nothing-like-this", check=False)
     assert bad.returncode == 2 and b"Funding" in bad.stderr

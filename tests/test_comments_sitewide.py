@@ -366,3 +366,27 @@ def test_corpus_girtby_sitewide_feeds(
     }
     last = entry_titled(app, "Last Post!")
     assert sorted(c.author or "" for c in app.comments(last.id)) == ["Arash Partow", "Sunny Kalsi"]
+
+
+@corpus
+def test_corpus_feeds_and_comment_feeds_are_told_apart() -> None:
+    """Every real feed of posts stays a feed of posts; every real comment feed (WordPress
+    per-post and site-wide, German "Kommentare für", Blogger) is recognised."""
+    from carefeed.errors import CarefeedError
+    from carefeed.parse import parse_feed
+
+    seen = {True: 0, False: 0}
+    for folder in ("feeds", "broken", "comments"):
+        for path in sorted((CORPUS / folder).iterdir()):
+            url = "https://example.org/feed/"
+            if path.name.startswith("blogger-comments"):
+                url = "http://blogName.blogspot.com/feeds/postID/comments/default"
+            try:
+                parsed = parse_feed(path.read_bytes(), url)
+            except CarefeedError:
+                continue  # not a feed at all: nothing to tell apart
+            items = [(e.link, e.guid) for e in parsed.entries]
+            expected = "comments" in path.name
+            assert looks_like_comments_feed(url, parsed.feed.title, items) is expected, path.name
+            seen[expected] += 1
+    assert seen[True] >= 15 and seen[False] >= 30

@@ -195,7 +195,7 @@ class Carefeed:
         return self.store.find_feed(key)
 
     def feeds(self) -> list[Feed]:
-        return self.store.feeds()
+        return self.store.feeds(mute=self.mute_rules())
 
     # ----------------------------------------------------------------- polling
 
@@ -351,10 +351,10 @@ class Carefeed:
         return self.store.entry(entry_id)
 
     def tag_counts(self) -> list[LabelCount]:
-        return self.store.tag_counts()
+        return self.store.tag_counts(self.mute_rules())
 
     def category_counts(self, limit: int | None = None) -> list[LabelCount]:
-        return self.store.category_counts(limit)
+        return self.store.category_counts(limit, self.mute_rules())
 
     # ----------------------------------------------------------------- topics
 
@@ -455,7 +455,7 @@ class Carefeed:
 
     def topic_counts(self) -> list[LabelCount]:
         """Every topic of the taxonomy, in its order, with post and unread counts."""
-        counts = {c.name: c for c in self.store.topic_counts()}
+        counts = {c.name: c for c in self.store.topic_counts(self.mute_rules())}
         return [counts.get(t.name, LabelCount(t.name, 0, 0)) for t in self.taxonomy.topics]
 
     def set_read(self, entry_ids: Sequence[int], read: bool = True) -> None:

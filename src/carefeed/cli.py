@@ -38,7 +38,7 @@ from carefeed.model import (
     PollStatus,
     utc_now,
 )
-from carefeed.text import clean_text
+from carefeed.text import clean_text, strip_controls
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -172,8 +172,21 @@ def event_json(event: PollEvent) -> dict[str, Any]:
     }
 
 
+def _inert(data: Any) -> Any:
+    """Every string in ``data`` without escape sequences or control characters: text is
+    cleaned at ingest, but a cache written by an older carefeed may hold it raw, and a
+    script's ``jq -r`` would print it to a terminal (HOSTILE.md case 11, F17)."""
+    if isinstance(data, str):
+        return strip_controls(data)
+    if isinstance(data, dict):
+        return {k: _inert(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_inert(v) for v in data]
+    return data
+
+
 def dump_json(data: Any, out: TextIO) -> None:
-    json.dump(data, out, ensure_ascii=True, indent=2)
+    json.dump(_inert(data), out, ensure_ascii=True, indent=2)
     out.write("\n")
 
 

@@ -233,13 +233,15 @@ def _own_key(c: CommentData) -> str | None:
 # 2. it names itself one — the title starts "Comments for"/"Comments on" (WordPress's
 #    site-wide and per-post comment feeds), or the address is WordPress's
 #    ``/comments/feed/`` (``…/atom/``, ``?feed=comments-rss2``) or Blogger's
-#    ``/feeds/comments/default`` — and no item contradicts it: it is empty, or at least
-#    one item is a comment.
+#    ``/feeds/[POST/]comments/default`` — and no item contradicts it: it is empty, or at
+#    least one item is a comment (Blogger's comment links carry no mark: its address
+#    alone decides).
 #
 # A blog merely *called* "Comments on Care" with ordinary posts is therefore still a blog.
 _COMMENTS_TITLE = re.compile(r"\A\s*comments\s+(?:for|on)\b", re.IGNORECASE)
 _COMMENTS_PATH = re.compile(
-    r"(?:/comments/feed(?:/(?:atom|rss2?|rdf))?|/feeds/comments/(?:default|full|summary))/?\Z",
+    r"(?:/comments/feed(?:/(?:atom|rss2?|rdf))?|/feeds/(?:[^/]+/)?comments/(?:default|full|summary))"
+    r"/?\Z",
     re.IGNORECASE,
 )
 _COMMENTS_QUERY = re.compile(r"(?:\A|&)feed=comments-(?:rss2?|atom|rdf)(?:&|\Z)", re.IGNORECASE)
@@ -272,7 +274,8 @@ def looks_like_comments_feed(
         or bool(_COMMENTS_PATH.search(parts.path))
         or bool(_COMMENTS_QUERY.search(parts.query))
     )
-    return named and (not items or comments > 0)
+    blogger = "/feeds/" in parts.path and bool(_COMMENTS_PATH.search(parts.path))
+    return named and (not items or comments > 0 or blogger)
 
 
 def site_of(url: str | None) -> tuple[str, int | None] | None:

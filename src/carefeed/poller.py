@@ -9,8 +9,9 @@ Why the pieces sit where they do:
   and a wall-clock deadline; a parser that overruns is killed and its pool replaced.
 * Writing is done by one thread with its own connection to the cache, fed by the one
   task that consumes results: the event loop keeps fetching and feeding the parsers while
-  SQLite works (it releases the GIL), the cache never sees two writers from the same poll,
-  and every feed is written whole, so a kill leaves whole feeds.
+  SQLite works (it releases the GIL), and the cache never sees two writers from the same
+  poll. The feeds that finished while the writer was busy go in one transaction, each
+  feed in a savepoint of its own, so a kill leaves whole feeds.
 * A body whose bytes hash to what we parsed last time is not parsed again.
 
 Nothing here raises for one feed: every problem becomes a :class:`PollEvent` with an error.
@@ -71,6 +72,8 @@ T = TypeVar("T")
 
 # Results waiting for the writer thread, at most: they hold parsed posts in memory.
 _UNWRITTEN_MAX = 64
+# Feeds written in one transaction, at most, so that a reader's write never waits long.
+_WRITE_BATCH = 16
 
 
 def _start_parser_process(max_bytes: int, parent_pid: int) -> None:
@@ -217,10 +220,11 @@ class Poller:
         if getattr(self._local, "store", None) is None:
             self._local.store = Store.open(self._store.path)
         events = []
-        for result in results:
-            event = self._store_result(result)
-            if event is not None:
-                events.append(event)
+        with self.store.batch():
+            for result in results:
+                event = self._store_result(result)
+                if event is not None:
+                    events.append(event)
         return events
 
     def _close_thread_store(self) -> None:
@@ -314,7 +318,7 @@ class Poller:
                 while left:
                     # what finished while the writer was busy goes to it in one call
                     ready = [await done.get()]
-                    while not done.empty():
+                    while not done.empty() and len(ready) < _WRITE_BATCH:
                         ready.append(done.get_nowait())
                     left -= len(ready)
                     later += [r for r in ready if r.comments is not None]
@@ -331,8 +335,8 @@ class Poller:
                 for task in list(tasks):
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
-                # a write in progress finishes (it is one transaction per feed), then the
-                # thread's connection is closed
+                # a write in progress finishes (whole feeds, a few per transaction),
+                # then the thread's connection is closed
                 writer.submit(self._close_thread_store)
                 writer.shutdown(wait=True)
 

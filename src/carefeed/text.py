@@ -95,6 +95,17 @@ def clean_text(s: str, *, single_line: bool = True, max_len: int = TITLE_MAX) ->
     return s
 
 
+def strip_controls(s: str) -> str:
+    """``s`` without what a terminal would act on (escape sequences, C0/C1 controls but
+    tab and newline, bidi and zero-width) and otherwise exactly as it was: for output that
+    must keep clean text byte for byte (``--json``), whatever an older cache holds."""
+    if not s or not _SUSPECT.search(s):
+        return s
+    if _ESCAPE_START.search(s):
+        s = _ESCAPE_SEQUENCES.sub("", s)
+    return _SURROGATES.sub("", _DROP_RE.sub("", s))
+
+
 def clean_name(s: str | None) -> str:
     """An author, category, tag or feed name: one short line."""
     return clean_text(s or "", max_len=NAME_MAX)
@@ -228,23 +239,25 @@ def _walk(builder: _TextBuilder, html: str) -> None:
     pos = 0
     size = len(html)
     search = _TOKEN.search
+    data, start, end = builder.handle_data, builder.handle_starttag, builder.handle_endtag
     while pos < size:
         m = search(html, pos)
         if m is None:
-            builder.handle_data(_unescape_data(html[pos:]))
+            data(_unescape_data(html[pos:]))
             return
-        if m.start() > pos:
-            builder.handle_data(_unescape_data(html[pos : m.start()]))
+        at = m.start()
+        if at > pos:
+            text = html[pos:at]
+            data(unescape(text) if "&" in text else text)
         pos = m.end()
-        tag = m.group(2)
+        closing, tag, attrs = m.groups()
         if tag is None:  # comment, doctype, processing instruction
             continue
         tag = tag.lower()
-        if m.group(1):
-            builder.handle_endtag(tag)
+        if closing:
+            end(tag)
             continue
-        wanted = tag in {"a", "img"}
-        builder.handle_starttag(tag, _attributes(m.group(3)) if wanted else [])
+        start(tag, _attributes(attrs) if tag in {"a", "img"} else [])
         if tag in _RAW_TEXT_TAGS:  # their content is never markup: skip to the closing tag
             close = re.compile(rf"</{re.escape(tag)}\s*>", re.IGNORECASE).search(html, pos)
             pos = close.end() if close else size
@@ -273,6 +286,10 @@ class _TextBuilder:
     def _newlines(self, n: int) -> None:
         if not self.out:
             return
+        last = self.out[-1]
+        if last and last[-1] != "\n":  # the usual case, after text
+            self.out.append("\n" * n)
+            return
         tail = "".join(self.out[-3:])
         have = len(tail) - len(tail.rstrip("\n"))
         if have < n:
@@ -281,7 +298,7 @@ class _TextBuilder:
     def _write(self, s: str) -> None:
         if not s:
             return
-        if self.out and self.out[-1].endswith("\n") and self._quote_depth:
+        if self._quote_depth and self.out and self.out[-1].endswith("\n"):
             s = "> " * self._quote_depth + s
         self.out.append(s)
 
@@ -293,7 +310,7 @@ class _TextBuilder:
             return
         if self._skip_depth:
             return
-        attr = {k: (v or "") for k, v in attrs}
+        attr = {k: (v or "") for k, v in attrs} if attrs else {}
         if tag == "br":
             self.out.append("\n")
         elif tag in _BLOCK_TAGS or tag == "hr":
@@ -384,7 +401,7 @@ def html_to_text(html: str, base: str | None = None, *, max_len: int = CONTENT_M
     builder = _TextBuilder(base)
     _walk(builder, html)
     body = "".join(builder.out)
-    body = "\n".join(line.rstrip() for line in body.split("\n"))
+    body = "\n".join([line.rstrip() for line in body.split("\n")])
     if builder.links:
         body = (
             body.rstrip()

@@ -2,8 +2,9 @@
 
 The invariants I1-I6 live in ``hostile_kit.py`` as helpers (``Victim.expect_failure`` runs
 them all for a feed that must fail; ``Victim.expect_stored`` for one that must be read).
-Each test carries ``@pytest.mark.case(number, "input", "expected")``; at the end of the
-session a table lists every hostile test with its case and outcome.
+Each test carries ``@pytest.mark.case(number, "input", "expected")`` (number 0: a test
+beyond the 63 numbered cases, such as the sweep of every key in a real terminal); at the
+end of the session a table lists every hostile test with its case and outcome.
 """
 
 from __future__ import annotations
@@ -57,13 +58,16 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     tr = terminalreporter
     tr.section("hostile input (HOSTILE.md §3)")
     tr.write_line(f"{'case':>4}  {'input':<38} {'expected':<44} result")
-    for nodeid in sorted(ran, key=lambda n: (_CASES[n][0], n)):
+    for nodeid in sorted(ran, key=lambda n: (_CASES[n][0] or 99, n)):
         number, what, expected = _CASES[nodeid]
         param = nodeid.partition("[")[2].rstrip("]")
         label = what + (f" [{param}]" if param else "")
-        tr.write_line(f"{number:>4}  {label[:38]:<38} {expected[:44]:<44} {_OUTCOMES[nodeid]}")
-    numbers = sorted({_CASES[n][0] for n in ran})
-    tr.write_line(f"{len(numbers)} cases, {len(ran)} tests")
+        shown = str(number) if number else "+"  # 0: a test beyond the numbered cases
+        tr.write_line(f"{shown:>4}  {label[:38]:<38} {expected[:44]:<44} {_OUTCOMES[nodeid]}")
+    numbers = sorted({_CASES[n][0] for n in ran} - {0})
+    extra = sum(1 for n in ran if _CASES[n][0] == 0)
+    beyond = f" + {extra} beyond them (the sweep)" if extra else ""
+    tr.write_line(f"{len(numbers)} cases of 63{beyond}, {len(ran)} tests")
 
 
 # --------------------------------------------------------------------------- fixtures

@@ -44,7 +44,8 @@ LINK_MARKUP = [  # case 5
     "[link='file:///etc/passwd']click me[/link]",
     "[link=https://evil.example]x[/]",
 ]
-MARKUP = [MARKUP_ACTION, *MARKUP_CRASH, *MARKUP_BYPASS, BRACKETS, *LINK_MARKUP]
+STYLE_MARKUP = "[bold]Care[/bold] [red on white]news[/]"  # would restyle, silently
+MARKUP = [MARKUP_ACTION, *MARKUP_CRASH, *MARKUP_BYPASS, BRACKETS, *LINK_MARKUP, STYLE_MARKUP]
 
 ESCAPES = [  # case 11: each ends properly, so clean_text drops the payload with it
     "\x1b]0;pwned-title\x07",

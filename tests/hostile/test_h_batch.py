@@ -950,6 +950,54 @@ def test_permanent_and_temporary_redirects(batch: dict[str, BatchResult], key: s
     result.assert_nothing_lost()
 
 
+_REACHED = rss("Scheme-relative", [item("rel-1", "Reached over http")])
+
+
+def _scheme_relative(status: int, host: bool = True) -> Callable[[Ctx], None]:
+    """``Location: //127.0.0.1:PORT/...`` (the scheme is the current one's: http), or
+    ``///etc/passwd`` (which names no host at all)."""
+
+    def serve(c: Ctx) -> None:
+        if host:
+            c.server.add(f"{c.path}/target.xml", _REACHED)
+            location = "//" + c.server.base_url.split("://", 1)[1] + f"{c.path}/target.xml"
+        else:
+            location = "///etc/passwd"
+        c.server.redirect(c.path, location, status=status)
+
+    return serve
+
+
+SCHEME_RELATIVE = [
+    case("to-scheme-relative-302", _scheme_relative(302)),
+    case("to-scheme-relative-301", _scheme_relative(301)),
+    case("to-triple-slash", _scheme_relative(301, host=False)),
+]
+
+
+@pytest.mark.case(42, "redirect to a scheme-relative //host", "resolved as http; no local file")
+@pytest.mark.parametrize("key", SCHEME_RELATIVE)
+def test_scheme_relative_redirects(batch: dict[str, BatchResult], key: str):
+    result = batch[key]
+    if key == "to-triple-slash":
+        # parsers disagree on what ``///etc/passwd`` names (no host; this server's
+        # /etc/passwd; a host called "etc"), but never a local file: one clear failure
+        error = result.expect_failure()
+        assert "root:" not in error and "file" not in error.lower(), error
+        assert result.feeds_after_last[result.feed_id]["url"] == result.url
+        assert {g for (g,) in result.rows("guid")} == set(GOOD_GUIDS)
+        return
+    event = result.expect_stored()
+    target = result.ctx.server.url(f"{result.ctx.path}/target.xml")
+    assert result.ctx.server.hits(f"{result.ctx.path}/target.xml") >= 1  # followed, over http
+    assert "rel-1" in {g for (g,) in result.rows("guid")}
+    url_now = result.feeds_after_first[result.feed_id]["url"]
+    if key.endswith("302"):
+        assert url_now == result.url, event  # a temporary redirect never rewrites
+    else:
+        assert url_now == target and target.startswith("http://"), (url_now, event)
+
+
 case("gone", lambda c: c.server.error(c.path, 410) and None)
 
 
@@ -971,7 +1019,7 @@ RETRY_AFTER = {
 }
 
 
-def _busy(value: str) -> Callable[[Ctx], None]:
+def _busy(value: str, status: int = 429) -> Callable[[Ctx], None]:
     def serve(c: Ctx) -> None:
         now = datetime.now(UTC)
         header = value
@@ -979,13 +1027,16 @@ def _busy(value: str) -> Callable[[Ctx], None]:
             header = format_datetime(now + timedelta(hours=1), usegmt=True)
         elif value == "date-past":
             header = format_datetime(now - timedelta(hours=1), usegmt=True)
-        c.server.error(c.path, 429, headers={"Retry-After": header})
+        c.server.error(c.path, status, headers={"Retry-After": header})
 
     return serve
 
 
 for _value in RETRY_AFTER:
     case(f"retry-after-{_value}", _busy(_value))
+RETRY_503 = {k: RETRY_AFTER[k] for k in ("120", "date+1h")}  # seconds and HTTP-date forms
+for _value in RETRY_503:
+    case(f"retry-after-503-{_value}", _busy(_value, 503))
 
 
 @pytest.mark.case(46, "429 with Retry-After", "honoured, clamped; no request inside the window")
@@ -1004,6 +1055,19 @@ def test_retry_after(batch: dict[str, BatchResult], value: str):
     if at_most is not None:
         assert wait <= at_most, wait
     assert result.later_hits == 0  # inside the window: no request at all
+
+
+@pytest.mark.case(46, "503 with Retry-After", "honoured; no request inside the window")
+@pytest.mark.parametrize("value", list(RETRY_503))
+def test_retry_after_on_503(batch: dict[str, BatchResult], value: str):
+    result = batch[f"retry-after-503-{value}"]
+    result.expect_failure("http 503")
+    feed = result.feeds_after_first[result.feed_id]
+    due = datetime.fromisoformat(feed["next_due"].replace("Z", "+00:00"))
+    fetched = datetime.fromisoformat(feed["last_fetch"].replace("Z", "+00:00"))
+    at_least, _ = RETRY_503[value]
+    assert at_least is not None and (due - fetched).total_seconds() >= at_least
+    assert result.later_hits == 0
 
 
 case(

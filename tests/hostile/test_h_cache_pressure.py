@@ -204,7 +204,9 @@ async def test_reader_marks_posts_while_a_poll_writes(server: FeedServer, tmp_pa
                 try:
                     busy, _log, _done = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
                 except sqlite3.OperationalError as e:
-                    raise AssertionError((e.sqlite_errorname, os.listdir(home), os.stat(home / "cache.db-wal"))) from e
+                    raise AssertionError(
+                        (e.sqlite_errorname, os.listdir(home), os.stat(home / "cache.db-wal"))
+                    ) from e
             finally:
                 db.close()
             assert busy == 0

@@ -20,6 +20,7 @@ from reader_kit import (
     MARKUP_BYPASS,
     MARKUP_CRASH,
     NOW,
+    STYLE_MARKUP,
     browser_script,
     screen_text,
     seed_hostile,
@@ -221,6 +222,9 @@ async def test_ordinary_brackets_are_shown(hostile_api: Carefeed):
         await open_guid(app, pilot, "m7")
         post = "\n".join(str(s.render()) for s in app.screen.query_one(PostView).query("Static"))
         assert BRACKETS in post and "[Archive]" in post
+        # style markup is text too: shown with its brackets, and it styles nothing
+        await open_guid(app, pilot, "m10")
+        assert STYLE_MARKUP in screen_text(app)
 
 
 @pytest.mark.case(12, "bidi and zero-width in the reader", "no overrides on screen or in the link")

@@ -26,6 +26,8 @@ from reader_kit import (
     seed_hostile,
 )
 
+from homes import run_cli
+
 ESC = b"\x1b"
 # DESIGN's key list (the help screen), each typed once, in an order that visits every
 # screen and returns; typed text in the picker, the search and the palette is hostile too.
@@ -156,3 +158,38 @@ def test_escape_sequences_never_reach_the_terminal(session: tuple[PtyRun, Path])
     # the text around the escapes arrived: they were removed, not the whole field
     for literal in (MARKUP_ACTION, MARKUP_BYPASS[0], BRACKETS):
         assert literal.encode() in out, literal
+
+
+@pytest.mark.case(
+    11, "terminal escapes: CLI on a raw hostile cache", "every command's output inert"
+)
+def test_cli_output_is_inert_on_a_raw_hostile_cache(tmp_path: Path):
+    """The CLI's own cleaning, on a cache holding raw escapes (written by an older
+    carefeed, or by hand): list, show, comments, feeds, doctor, and an OPML import whose
+    titles are hostile."""
+    seeded = seed_hostile(tmp_path / "home")
+    post = str(seeded.entry_ids["with-comments"])
+    opml = tmp_path / "hostile.opml"
+    opml.write_bytes(hostile_opml())
+    outputs = {}
+    for args in (
+        ("entries",),
+        ("show", post),
+        ("show", post, "--json"),
+        ("comments", post, "--cached"),
+        ("comments", post, "--cached", "--json"),
+        ("feeds", "--json"),
+        ("comments", str(seeded.entry_ids["comment-error"]), "--cached"),
+        ("feeds",),
+        ("doctor",),
+        ("import", str(opml)),
+    ):
+        result = run_cli(seeded.home, *args, check=False)
+        assert b"Traceback" not in result.stderr, (args, result.stderr[-2000:])
+        outputs[args] = result.stdout + result.stderr
+        assert_terminal_safe(result.stdout)
+        assert_terminal_safe(result.stderr)
+        assert b"\x1b" not in result.stdout + result.stderr, args
+        assert b"\\u001b" not in result.stdout and b"\\u009b" not in result.stdout, args
+    assert MARKUP_ACTION.encode() in outputs[("show", post)]
+    assert b"Budget [/bold] cuts" in outputs[("comments", post, "--cached")]

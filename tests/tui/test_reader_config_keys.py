@@ -132,7 +132,7 @@ async def test_rebound_help_palette_and_search(home: Path) -> None:
             assert type(app.screen).__name__ == "CommandPalette"
             await pilot.press("escape")
             footer = main(app).query_one(Footer)
-            keys = {k.key for k in footer.query("FooterKey")}  # type: ignore[attr-defined]
+            keys = {k.key for k in footer.query("FooterKey")}
             assert "ctrl+k" in keys and "ctrl+p" not in keys
 
 
@@ -158,3 +158,19 @@ def test_a_malformed_table_stops_the_reader_in_one_line(
     assert cli.main(["--home", str(home)]) != 0
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "[reader.keys]: star must be keys" in err
+
+
+async def test_the_palette_names_the_keys_in_effect(star_on_S: CarefeedApp) -> None:
+    from textual.command import CommandList
+
+    app = star_on_S
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("ctrl+p", *"toggle star")
+        commands = app.screen.query_one(CommandList)
+        for _ in range(20):
+            await pilot.pause(0.05)
+            if commands.option_count:
+                break
+        first = commands.get_option_at_index(0).prompt
+        assert "S: star or unstar the post" in str(first)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from textual.command import CommandList, CommandPalette
+from textual.content import Content
 
 from carefeed.api import Carefeed
 from carefeed.tui.app import CarefeedApp
@@ -26,7 +27,9 @@ def main(app: CarefeedApp) -> MainScreen:
 
 
 def status(app: CarefeedApp) -> str:
-    return main(app).status.render().plain  # type: ignore[union-attr]
+    shown = main(app).status.render()
+    assert isinstance(shown, Content)
+    return shown.plain
 
 
 def hits(app: CarefeedApp) -> list[str]:
@@ -122,7 +125,11 @@ async def test_hostile_feed_titles_in_the_palette_are_literal_and_inert(home: Pa
         app = CarefeedApp(api, clock=fixed_clock, preview_delay=0)
         async with app.run_test(size=SIZE) as pilot:
             await settle(app, pilot)
-            app.action_quit = lambda: quits.append("quit")  # type: ignore[method-assign]
+
+            async def spy_quit() -> None:
+                quits.append("quit")
+
+            app.action_quit = spy_quit  # type: ignore[method-assign]
             for title in HOSTILE:
                 found = await ask(app, pilot, "feed: " + title.split("]")[-1][:6])
                 assert any(h.startswith(f"Feed: {title}\n") for h in found), (title, found)

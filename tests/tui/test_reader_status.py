@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.content import Content
 
 from carefeed.api import Carefeed
 from carefeed.tui.app import CarefeedApp
@@ -28,7 +29,9 @@ def rss(name: str) -> bytes:
 def status(app: CarefeedApp) -> str:
     screen = app.screen
     assert isinstance(screen, MainScreen)
-    return screen.status.render().plain  # type: ignore[union-attr]
+    shown = screen.status.render()
+    assert isinstance(shown, Content)
+    return shown.plain
 
 
 async def test_status_says_when_the_cache_was_polled(app: CarefeedApp) -> None:

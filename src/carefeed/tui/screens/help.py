@@ -22,7 +22,7 @@ KEYS: list[tuple[tuple[str, ...] | str, str]] = [
     (("first", "last"), "first or last post"),
     (("open",), "open the post (marks it read)"),
     (("next_pane", "previous_pane"), "next / previous pane: sidebar, list, post"),
-    (("tags",), "tags and categories: type, space ticks, enter applies"),
+    (("tags",), "topics, tags and categories; space ticks, enter applies"),
     (("search",), "search as you type (enter: back to the list)"),
     (("unread",), "unread posts only (again: all)"),
     (("read",), "mark read / unread"),

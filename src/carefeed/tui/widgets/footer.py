@@ -16,6 +16,15 @@ HELP_ACTIONS = frozenset({"help", "app.help"})
 
 
 class ReaderFooter(Footer):
+    # compact, Textual gives the (docked) palette key a right margin, and the key under
+    # it then shows through in the last column ("^p Paletteo")
+    DEFAULT_CSS = """
+    ReaderFooter.-compact FooterKey.-command-palette {
+        margin-right: 0;
+        padding-right: 1;
+    }
+    """
+
     def compose(self) -> ComposeResult:
         # Footer.compose yields one FooterKey per binding (KeyGroups only for bindings
         # with a group, which the reader has none of): the same widgets, help first
