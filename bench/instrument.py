@@ -11,8 +11,8 @@ Installed by ``driver.py`` in its own process before it runs the CLI's poll; not
   records the worker's pid and peak RSS, and whether it ran in the main process (it must
   not: parsing is never on the event loop).
 * **parse (await)**: ``ParserPool.parse`` as awaited: pickling, queueing for a free worker.
-* **store**: ``Poller._store_result`` (decide + SQLite writes), on the event loop; of which
-  ``Store.apply_update`` is the transaction.
+* **store**: ``Poller._store_result`` (decide + SQLite writes), in the poll's writer
+  thread; of which ``Store.apply_update`` is the feed's writes.
 
 Fetch and parse overlap, so their sums exceed the wall time; the driver also reports how
 long at least one (and, for parse, two) of each was in flight.

@@ -273,7 +273,7 @@ class Bench:
                 f"in the main process: {parse['in_main_process']}; errors: {parse['errors']}"
             )
         row.notes.append(
-            f"store: {store['calls']} feeds, {store['sum_s']:.2f} s on the event loop "
+            f"store: {store['calls']} feeds, {store['sum_s']:.2f} s in the writer thread "
             f"(Store.apply_update {store['apply_update_s']:.2f} s)"
         )
         row.notes.append(
@@ -548,7 +548,7 @@ LEGEND = """\
   processes, resource tracker) at one 50 ms sample; *main MB*: the main process alone.
 - *fetch s*, *parse s*, *store s*: summed task time, not wall time (fetches overlap each
   other and parsing): HTTP exchanges from request to body closed; `parse_feed` inside the
-  parser processes; `Poller._store_result` (decide + SQLite) on the event loop.
+  parser processes; `Poller._store_result` (decide + SQLite) in the writer thread.
 - *parse* rows: one process looping over the first N files already in memory (no fetch, no
   cache): what parsing alone costs per feed.
 - *warm*: nothing changed and the server answers conditional GETs (304s); *warm-200*: the

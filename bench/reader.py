@@ -211,6 +211,9 @@ async def interact(home: Path) -> dict[str, float]:
         for word in ("s", "sa", "saf", "safe", "safeguarding"):  # typing, letter by letter
             await relist(View(search=word), f"search '{word}'")
         await relist(View(search="consultation pilot"), "search 'consultation pilot'")
+        for query in ("(safeguarding or budget) -tag:News", "pilot -(survey or visit) since:30d"):
+            node = api.filter_from_query(query, now=NOW).query  # as the "/" bar reads it
+            await relist(View(search=query, search_query=node), f"query '{query}'")
         await relist(View(), "cleared")
         t = time.perf_counter()
         await pilot.press("end")

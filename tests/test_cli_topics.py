@@ -105,7 +105,9 @@ def test_topic_prefix_gathers_three_spellings(home: Path):
 
 
 def test_topics_are_inferred_only_when_categories_say_nothing(home: Path):
-    (cafe,) = [r for r in cli_json(home, "entries") if r["title"] == "Mental health crisis cafe opens"]
+    (cafe,) = [
+        r for r in cli_json(home, "entries") if r["title"] == "Mental health crisis cafe opens"
+    ]
     assert cafe["categories"] == ["Uncategorized"]
     assert {"name": "Mental health", "inferred": True} in cafe["topics"]
     shown = run_cli(home, "show", str(cafe["id"])).stdout.decode()

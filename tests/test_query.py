@@ -442,11 +442,36 @@ def test_plans_agree(cache: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     queries = ["funding", "kinship or budget", "tag:practice care", "feed:kinship funding"]
     walked = {q: titles(cache, q) for q in queries}
     monkeypatch.setattr(Store, "FTS_COMMON", 1)  # every search "common": walk
-    cache._fts_estimates.clear()
+    cache._fts_estimates = (-1, {})
     assert {q: titles(cache, q) for q in queries} == walked
     monkeypatch.setattr(Store, "FTS_COMMON", 10**9)  # every search "rare": driven
-    cache._fts_estimates.clear()
+    cache._fts_estimates = (-1, {})
     assert {q: titles(cache, q) for q in queries} == walked
+
+
+def test_plan_choice(cache: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fts_clauses(flt: EntryFilter) -> list[str]:
+        return [c for c in cache._where(flt)[0] if "entries_fts" in c]
+
+    # a search alone walks the date index whatever it matches (index-only: cheap)
+    assert fts_clauses(EntryFilter(search="kinship")) == [
+        "+e.id IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?)"
+    ]
+    # with a test that reads rows, a rare search drives and a common one walks
+    rare = EntryFilter(query=parse_query("tag:practice kinship"))
+    assert fts_clauses(rare) == [
+        "e.id IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?)"
+    ]
+    monkeypatch.setattr(Store, "FTS_COMMON", 2)
+    cache._fts_estimates = (-1, {})
+    assert fts_clauses(rare)[0].startswith("+e.id IN")
+    # ANDed words at the top are one MATCH; words under or/not each their own
+    flt = EntryFilter(search="a", query=parse_query("b -c (d or e) (f or tag:x)"))
+    _, params = cache._where(flt)
+    assert [p for p in params if isinstance(p, str) and '"' in p] == [
+        '("f"*)',
+        '((("a"*) AND ("b"*) AND (("d"*) OR ("e"*))) NOT ("c"*))',
+    ]
 
 
 def test_query_combines_with_the_other_fields_and_mutes(cache: Store) -> None:

@@ -360,3 +360,20 @@ def test_version_one_cache_is_upgraded_in_place(tmp_path: Path):
     names = {r[0] for r in s._db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     assert "entries_starred" in names
     s.close()
+
+
+def test_a_batch_writes_feeds_together_and_keeps_each_one_whole(store: Store):
+    a, _ = store.add_feed(Subscription(url="https://a.example.org/feed/"), NOW)
+    b, _ = store.add_feed(Subscription(url="https://b.example.org/feed/"), NOW)
+    with store.batch():
+        write(store, a, sample(3, prefix="a"))
+        with pytest.raises(FeedNotFoundError):  # undone alone: a savepoint, not the batch
+            write(store, 9999, sample(2, prefix="x"))
+        write(store, b, sample(2, prefix="b"))
+    assert {f.id: f.last_ok for f in store.feeds()} == {a: NOW, b: NOW}
+    assert store.count_entries() == 5
+
+    with pytest.raises(RuntimeError), store.batch():  # a batch that fails writes nothing
+        write(store, a, sample(4, prefix="c"))
+        raise RuntimeError("killed")
+    assert store.count_entries() == 5

@@ -12,7 +12,7 @@ import os
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -388,14 +388,17 @@ class Carefeed:
         """A topic's canonical name from any unambiguous prefix, alias or spelling."""
         return self.taxonomy.resolve(text).name
 
-    def filter_from_query(self, text: str, base: EntryFilter = EntryFilter()) -> EntryFilter:
+    def filter_from_query(
+        self, text: str, base: EntryFilter = EntryFilter(), *, now: datetime | None = None
+    ) -> EntryFilter:
         """``base`` narrowed by a filter query (query.py's language), read and resolved:
-        topic prefixes become canonical names, relative dates absolute ones. Raises
-        QueryError (message, position) for a malformed query or an unknown topic."""
+        topic prefixes become canonical names, relative dates absolute ones (from ``now``,
+        default the clock). Raises QueryError (message, position) for a malformed query
+        or an unknown topic."""
         from carefeed.query import parse_query, resolve_query
 
         node = resolve_query(
-            parse_query(text), resolve_topic=self.resolve_topic, now=utc_now(), text=text
+            parse_query(text), resolve_topic=self.resolve_topic, now=now or utc_now(), text=text
         )
         if base.query is not None:
             node = AllOf((base.query, node))

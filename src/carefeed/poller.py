@@ -71,7 +71,7 @@ from carefeed.urls import display_url, validate_feed_url
 T = TypeVar("T")
 
 # Results waiting for the writer thread, at most: they hold parsed posts in memory.
-_UNWRITTEN_MAX = 64
+_UNWRITTEN_MAX = 32
 # Feeds written in one transaction, at most, so that a reader's write never waits long.
 _WRITE_BATCH = 16
 

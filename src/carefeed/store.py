@@ -215,8 +215,7 @@ CREATE TABLE comment_feeds (
 # Topics and cross-posts (issue 5). ``entry_topics`` holds each post's canonical topics in
 # taxonomy order (``position``); ``meta`` remembers which taxonomy tagged the cache, so a
 # changed topics.toml re-tags it. ``dup_of`` points a cross-posted copy (the same link in
-# another feed) at the row the lists show. ``pending_comments`` keeps items of a subscribed
-# site-wide comments feed whose post is not cached yet, so they attach when it arrives.
+# another feed) at the row the lists show.
 _V4 = """
 CREATE TABLE entry_topics (
     entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
@@ -230,23 +229,6 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 ALTER TABLE entries ADD COLUMN dup_of INTEGER REFERENCES entries(id) ON DELETE SET NULL;
 CREATE INDEX entries_by_link ON entries(link) WHERE link IS NOT NULL;
 CREATE INDEX entries_copies ON entries(dup_of) WHERE dup_of IS NOT NULL;
-ALTER TABLE feeds ADD COLUMN kind TEXT NOT NULL DEFAULT 'posts';
-CREATE TABLE pending_comments (
-    id INTEGER PRIMARY KEY,
-    feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
-    post_link TEXT NOT NULL,
-    guid TEXT NOT NULL,
-    link TEXT,
-    author TEXT,
-    author_link TEXT,
-    published INTEGER,
-    text TEXT NOT NULL,
-    in_reply_to TEXT,
-    in_reply_to_link TEXT,
-    first_seen INTEGER NOT NULL,
-    UNIQUE (feed_id, guid)
-);
-CREATE INDEX pending_comments_by_link ON pending_comments(post_link);
 """
 
 # Search and filter speed (issues 3 and 5), measured on a 100,000-post cache:
@@ -275,7 +257,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     lambda db: _run_script(db, _V1),
     lambda db: _run_script(db, _V2),  # the Starred view on a big cache: 180 ms → ~1 ms
     lambda db: _run_script(db, _V3),  # comments
-    lambda db: _run_script(db, _V4),  # topics, cross-posts, site-wide comment feeds
+    lambda db: _run_script(db, _V4),  # topics, cross-posts
     lambda db: _run_script(db, _V5),  # search prefixes, indexes of the listed posts
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -390,7 +372,8 @@ class Store:
     def __init__(self, db: sqlite3.Connection, path: Path) -> None:
         self._db = db
         self.path = path
-        self._fts_estimates: dict[str, bool] = {}  # MATCH → common? (see _fts_clause)
+        # (data_version, {MATCH: common?}): see _fts_common
+        self._fts_estimates: tuple[int, dict[str, bool]] = (-1, {})
         self._held: Path | None = None  # this file in _HELD, while open
 
     # ----------------------------------------------------------------- opening
@@ -968,8 +951,7 @@ class Store:
             clauses.append(f"({_TAG_SQL})")
             params += [tag, tag, tag]
         for topic in flt.topics:
-            clauses.append(_TOPIC_SQL)
-            params.append(topic)
+            clauses.append(self._topic_clause(topic, params))
         if flt.unread:
             clauses.append("e.read = 0")
         if flt.starred:
@@ -981,7 +963,10 @@ class Store:
         if flt.search and fts_query(flt.search):
             match = [f"({fts_query(flt.search)})", *match]
         for node in rest:
-            clauses.append(self._sql(node, params))
+            if isinstance(node, Term) and node.field == "topic":
+                clauses.append(self._topic_clause(node.value, params))
+            else:
+                clauses.append(self._sql(node, params))
         if match:
             others = bool(flt.feed or flt.tags or flt.topics or rest or flt.mute)
             clauses.append(self._fts_clause(_fts_and(match), params, others=others))
@@ -1012,15 +997,33 @@ class Store:
         return f"e.id IN ({_FTS_IDS})"
 
     def _fts_common(self, match: str) -> bool:
-        cache = self._fts_estimates
+        """Whether ``match`` finds FTS_COMMON posts or more; remembered (the pages of one
+        listing ask again) until the cache changes: ``data_version`` moves when any other
+        connection commits."""
+        version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
+        seen, cache = self._fts_estimates
+        if seen != version or len(cache) > 256:
+            cache = {}
+            self._fts_estimates = (version, cache)
         if match not in cache:
-            if len(cache) > 256:
-                cache.clear()
             found = self._db.execute(
                 f"SELECT count(*) FROM ({_FTS_IDS} LIMIT ?)", (match, self.FTS_COMMON)
             ).fetchone()[0]
             cache[match] = found >= self.FTS_COMMON
         return cache[match]
+
+    def _topic_clause(self, topic: str, params: list[Any]) -> str:
+        """A topic ANDed at the top: a rare one drives the listing through its index (a
+        walk of the date index to the end costs ~60 ms at 100,000 posts), a common one is
+        probed post by post as the date index is walked (no sort of every match)."""
+        params.append(topic)
+        found = self._db.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM entry_topics WHERE topic = ? LIMIT ?)",
+            (topic, self.FTS_COMMON),
+        ).fetchone()[0]
+        if found < self.FTS_COMMON:
+            return "e.id IN (SELECT entry_id FROM entry_topics WHERE topic = ?)"
+        return f"({_TOPIC_SQL})"
 
     def _sql(self, node: QueryNode, params: list[Any]) -> str:
         """One query node as a parenthesised boolean SQL expression over ``e``."""
@@ -1156,27 +1159,29 @@ class Store:
                 ((i, i) for i in entry_ids),
             ).rowcount
 
+    def _label_counts(self, sql: str, mute: Sequence[QueryNode]) -> list[LabelCount]:
+        """(name, posts, unread) rows of ``sql``, whose ``{unmuted}`` takes the mute test."""
+        unmuted, params = self._unmuted(mute)
+        rows = self._db.execute(sql.format(unmuted=unmuted), params).fetchall()
+        return [LabelCount(name, total, unread) for name, total, unread in rows]
+
     def tag_counts(self, mute: Sequence[QueryNode] = ()) -> list[LabelCount]:
         """Feed tags (OPML folders, --tag) with post counts, alphabetically."""
-        unmuted, params = self._unmuted(mute)
-        rows = self._db.execute(
+        return self._label_counts(
             "SELECT t.tag, count(e.id), coalesce(sum(e.read = 0), 0) FROM feed_tags t "
-            f"LEFT JOIN entries e ON e.feed_id = t.feed_id{unmuted} GROUP BY t.tag COLLATE NOCASE "
+            "LEFT JOIN entries e ON e.feed_id = t.feed_id{unmuted} GROUP BY t.tag COLLATE NOCASE "
             "ORDER BY lower(t.tag)",
-            params,
-        ).fetchall()
-        return [LabelCount(name, total, unread) for name, total, unread in rows]
+            mute,
+        )
 
     def topic_counts(self, mute: Sequence[QueryNode] = ()) -> list[LabelCount]:
         """Canonical topics with post and unread counts (cross-posts once), by name."""
-        unmuted, params = self._unmuted(mute)
-        rows = self._db.execute(
+        return self._label_counts(
             "SELECT t.topic, count(*), coalesce(sum(e.read = 0), 0) FROM entry_topics t"
-            f" JOIN entries e ON e.id = t.entry_id WHERE e.dup_of IS NULL{unmuted}"
+            " JOIN entries e ON e.id = t.entry_id WHERE e.dup_of IS NULL{unmuted}"
             " GROUP BY t.topic ORDER BY t.topic",
-            params,
-        ).fetchall()
-        return [LabelCount(name, total, unread) for name, total, unread in rows]
+            mute,
+        )
 
     # ----------------------------------------------------------------- topics
 
@@ -1475,12 +1480,12 @@ class Store:
     ) -> int:
         """Write the comments a site-wide comments feed (``feed_id``) gave to each post
         (entry id → (comments, their parent refs)), all or nothing; return how many are
-        new. The comments feed itself keeps no posts: any it had (a cache from before it
-        was recognised) are removed. A post's own comment-feed state is left alone."""
+        new. The comments feed adds no posts (any it has from before it was recognised
+        stay, with their marks: nothing is deleted behind the user's back); a post's own
+        comment-feed state is left alone."""
         ts = to_ts(now) or 0
         new = 0
         with self._write() as db:
-            db.execute("DELETE FROM entries WHERE feed_id = ?", (feed_id,))
             for entry_id, (comments, parents) in groups.items():
                 if db.execute("SELECT 1 FROM entries WHERE id = ?", (entry_id,)).fetchone() is None:
                     continue  # removed meanwhile

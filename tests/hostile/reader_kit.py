@@ -362,7 +362,8 @@ def run_reader_in_pty(
     missed: list[str] = []
     alive = False
     try:
-        _drain(master, out, quiet=1.0, limit=15)  # start-up: Textual import, first paint
+        # start-up: Textual's import, then the first paint (the footer names the palette)
+        _drain(master, out, quiet=0.4, limit=20, expect=b"Palette")
         for label, data, *expect in keys:
             marks[label] = len(out)
             os.write(master, data)
@@ -378,7 +379,7 @@ def run_reader_in_pty(
             if child.poll() is not None:
                 break
             os.write(master, b"q")
-            _drain(master, out, quiet=0.3, limit=3)
+            _drain(master, out, quiet=0.2, limit=3)
         try:
             child.wait(timeout=10)
         except subprocess.TimeoutExpired:

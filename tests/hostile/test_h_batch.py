@@ -430,7 +430,11 @@ def test_undefined_entities_and_bare_ampersands(batch: dict[str, BatchResult], k
     if key != "entities-generated":
         need_corpus(key)
     result = batch[key]
-    assert result.expect_stored()["new"] > 0
+    event = result.expect_stored()
+    if "comments" in key:  # a comment feed (issue 4): its items become comments, not posts
+        assert any("4 comments wait for their post" in w for w in event["warnings"]), event
+    else:
+        assert event["new"] > 0
     if key == "entities-generated":
         (title,) = [t for g, t in result.rows() if g == "ent-1"]
         assert "AT" in title and "rise" in title

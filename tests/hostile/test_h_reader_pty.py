@@ -9,6 +9,7 @@ search, errors, help, palette, add, import. The tests below read that one sessio
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +28,8 @@ from reader_kit import (
 )
 
 from homes import run_cli
+
+pytestmark = pytest.mark.tui
 
 ESC = b"\x1b"
 # DESIGN's key list (the help screen), each typed once, in an order that visits every
@@ -90,7 +93,27 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[PtyRun, 
     cwd.mkdir()
     (cwd / "feeds.opml").write_bytes(hostile_opml())
     script, log = browser_script(root)
-    run = run_reader_in_pty(seeded.home, SWEEP, root, env_extra={"BROWSER": str(script)}, cwd=cwd)
+    keys = SWEEP
+    # `I` imports the first feeds.opml the reader finds; if that were ever not ours, it
+    # would poll the repository's real feeds over the internet: leave the key out then
+    from carefeed.tui.screens.main import find_bundled_opml
+
+    here = Path.cwd()
+    try:
+        os.chdir(cwd)
+        found = find_bundled_opml()
+    finally:
+        os.chdir(here)
+    if found is None or found.resolve() != (cwd / "feeds.opml").resolve():
+        keys = [k for k in SWEEP if k[0] != "I"]
+    # and should anything else reach for the internet, a dead proxy stops it there
+    env = {
+        "BROWSER": str(script),
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+    run = run_reader_in_pty(seeded.home, keys, root, env_extra=env, cwd=cwd)
     yield run, log
 
 

@@ -15,7 +15,7 @@ from carefeed.api import Carefeed
 from carefeed.model import EntryFilter
 from carefeed.settings import SettingsError
 from carefeed.tui.app import CarefeedApp
-from carefeed.tui.keymap import ACTIONS, build_keymap, default_keys
+from carefeed.tui.keymap import ACTIONS, build_keymap, default_keys, normalize
 from carefeed.tui.screens.help import HelpScreen
 from carefeed.tui.screens.main import MainScreen
 from conftest import STANDARD, fixed_clock, list_rows, screen_text, seed, settle, static_text
@@ -76,6 +76,10 @@ async def test_a_configured_key_moves_the_action(star_on_S: CarefeedApp) -> None
         footer = main(app).query_one(Footer)
         shown = {(k.key, k.description) for k in footer.query("FooterKey")}  # type: ignore[attr-defined]
         assert ("S", "Star") in shown and ("s", "Star") not in shown
+        # in its usual place, after ? and Read, not moved to the end (and off screen)
+        order = [k.key for k in footer.query("FooterKey")]  # type: ignore[attr-defined]
+        assert order[0] == "question_mark"
+        assert order.index("S") == order.index("r") + 1
 
 
 async def test_question_mark_shows_the_keys_in_effect(star_on_S: CarefeedApp) -> None:
@@ -167,10 +171,38 @@ async def test_the_palette_names_the_keys_in_effect(star_on_S: CarefeedApp) -> N
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         await pilot.press("ctrl+p", *"toggle star")
-        commands = app.screen.query_one(CommandList)
-        for _ in range(20):
+        palette = app.screen
+        commands = palette.query_one(CommandList)
+        for _ in range(100):  # the palette gathers hits in a worker, in batches
             await pilot.pause(0.05)
-            if commands.option_count:
+            await palette.workers.wait_for_complete()
+            await pilot.pause()
+            if commands.option_count and not any(w.is_running for w in palette.workers):
                 break
         first = commands.get_option_at_index(0).prompt
         assert "S: star or unstar the post" in str(first)
+
+
+@pytest.mark.parametrize(
+    ("keys", "ok"),
+    [
+        ("S", True),
+        ("!", True),
+        ("exclamation_mark", True),
+        ("f5", True),
+        ("ctrl+shift+left", True),
+        ("f6, F", True),
+        ("space", False),  # page_down keeps it
+        ("comma", True),
+        ("ctrl+", False),
+        ("hyper-s", False),
+        ("fn+x", False),
+        ("enterr", False),
+        (" , ", False),
+    ],
+)
+def test_which_keys_are_keys(keys: str, ok: bool) -> None:
+    config = build_keymap([("poll", keys)])
+    assert (config.errors == []) is ok, config.errors
+    if ok:
+        assert config.keymap["main.poll"] == ",".join(k.strip() for k in normalize(keys))

@@ -49,9 +49,12 @@ async def ask(app: CarefeedApp, pilot: object, query: str) -> list[str]:
     await settle(app, pilot)
     assert isinstance(app.screen, CommandPalette)
     await pilot.press(*query)
-    for _ in range(20):  # the palette gathers hits in a worker, in batches
+    palette = app.screen
+    for _ in range(200):  # the palette gathers hits in a worker, in batches
         await pilot.pause(0.05)
-        if hits(app):
+        await palette.workers.wait_for_complete()
+        await pilot.pause()
+        if hits(app) and not any(w.is_running for w in palette.workers):
             break
     return hits(app)
 

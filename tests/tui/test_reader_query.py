@@ -50,6 +50,11 @@ async def test_slash_takes_a_query(app: CarefeedApp) -> None:
         await type_query(app, pilot, "tag:carers -(breaks or college)")
         rows = list_rows(app)
         assert len(rows) == 1 and "Dementia and the carer" in rows[0], rows
+        await type_query(app, pilot, "since:2d -tag:funding")  # two days before the clock
+        rows = list_rows(app)
+        assert len(rows) == 4, rows
+        assert any("Direct payments" in r for r in rows)  # 30 hours ago
+        assert not any("Dementia and the carer" in r for r in rows)  # 50 hours ago
 
 
 async def test_a_malformed_query_keeps_the_results_and_says_where(app: CarefeedApp) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 from textual.color import Color
+from textual.command import CommandList
+from textual.pilot import Pilot
 
 from carefeed.tui.app import CarefeedApp
 from carefeed.tui.screens.main import MainScreen
@@ -34,6 +36,18 @@ def contrast(widget: EntryList | Sidebar, component: str) -> float:
     return (high + 0.05) / (low + 0.05)
 
 
+async def palette_done(app: CarefeedApp, pilot: Pilot[None]) -> None:
+    """Until the palette has gathered its hits (a worker, in batches)."""
+    palette = app.screen
+    for _ in range(100):
+        await pilot.pause(0.05)
+        await palette.workers.wait_for_complete()
+        await pilot.pause()
+        commands = palette.query_one(CommandList)
+        if commands.option_count and not any(w.is_running for w in palette.workers):
+            return
+
+
 @pytest.mark.parametrize("theme", ["textual-dark", "textual-light", "nord", "atom-one-light"])
 async def test_quiet_text_is_readable_in_every_theme(app: CarefeedApp, theme: str) -> None:
     async with app.run_test(size=SIZE) as pilot:
@@ -51,12 +65,11 @@ async def test_the_theme_picker_changes_the_theme(app: CarefeedApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         await pilot.press("ctrl+p", *"theme")
-        await settle(app, pilot)
-        await pilot.pause(0.3)
+        await palette_done(app, pilot)
         await pilot.press("enter")
         await settle(app, pilot)
         await pilot.press(*"textual-light")
-        await pilot.pause(0.3)
+        await palette_done(app, pilot)
         await pilot.press("enter")
         await settle(app, pilot)
         assert app.theme == "textual-light"

@@ -90,13 +90,13 @@ class ReaderCommands(Provider):
             yield Command(
                 f"Tag: {name}",
                 Content.assemble("Tag: ", render.plain(tag.name, max_len=NAME_MAX)),
-                "list the posts of this tag (OPML folder)",
+                "list the posts of this tag",
                 partial(self._go, Place("tag", tag.name)),
             )
         for feed in sidebar.feeds:
             title = feed.display_title
             name = render.clean(title, max_len=NAME_MAX)
-            failing = " (its last poll failed: see Feed errors)" if feed.error else ""
+            failing = " (its last poll failed: see Feed errors)" if feed.error or feed.gone else ""
             yield Command(
                 f"Feed: {name}",
                 Content.assemble("Feed: ", render.plain(title, max_len=NAME_MAX)),

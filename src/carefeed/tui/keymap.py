@@ -43,9 +43,9 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "comments": ("main.comments",),
     "browser": ("main.open",),
     "poll": ("main.poll",),
-    "add": ("main.add",),
-    "import": ("main.import",),
-    "import_bundled": ("main.import_bundled",),
+    "add": ("main.add", "welcome.add"),
+    "import": ("main.import", "welcome.import_file"),
+    "import_bundled": ("main.import_bundled", "welcome.import"),
     "errors": ("main.errors",),
     "clear": ("main.clear",),
     "back": ("main.back",),
@@ -57,7 +57,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
 RESERVED = {"ctrl+q": "always quits", "ctrl+c": "copies the selected text"}
 MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})
 _NAMED = (
-    frozenset(k.value for k in Keys)
+    frozenset(k.value for k in Keys if not k.value.startswith("<"))  # not <any> etc.
     | frozenset(KEY_TO_UNICODE_NAME)
     | {
         "slash",
@@ -81,11 +81,13 @@ def _binding_classes() -> list[Iterable[BindingType]]:
     # imported here: app.py imports this module, and the widgets import the app's types
     from carefeed.tui.app import CarefeedApp
     from carefeed.tui.screens.main import MainScreen
+    from carefeed.tui.screens.welcome import WelcomeScreen
     from carefeed.tui.widgets.entry_list import EntryList
     from carefeed.tui.widgets.post_view import PostView
     from carefeed.tui.widgets.sidebar import Sidebar
 
-    return [c.BINDINGS for c in (CarefeedApp, MainScreen, EntryList, Sidebar, PostView)]
+    classes = (CarefeedApp, MainScreen, WelcomeScreen, EntryList, Sidebar, PostView)
+    return [c.BINDINGS for c in classes]
 
 
 def default_keys() -> dict[str, str]:

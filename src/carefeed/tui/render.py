@@ -475,20 +475,14 @@ def filter_words(
     if feed_title is not None:
         sep()
         parts += ["feed ", (clean(feed_title, max_len=60), "bold")]
-    if topics:
-        sep()
-        parts.append("topic " if len(topics) == 1 else "topics ")
-        for i, topic in enumerate(topics):
-            if i:
-                parts.append(" + ")
-            parts.append((clean(topic, max_len=60), "bold"))
-    if tags:
-        sep()
-        parts.append("tag " if len(tags) == 1 else "tags ")
-        for i, tag in enumerate(tags):
-            if i:
-                parts.append(" + ")
-            parts.append((clean(tag, max_len=60), "bold"))
+    for label, names in (("topic", topics), ("tag", tags)):
+        if names:  # "topic Dementia", "tags Carers + Dementia"
+            sep()
+            parts.append(f"{label} " if len(names) == 1 else f"{label}s ")
+            for i, name in enumerate(names):
+                if i:
+                    parts.append(" + ")
+                parts.append((clean(name, max_len=60), "bold"))
     if search:
         sep()
         parts += ["search “", (clean(search, max_len=60), "bold"), "”"]

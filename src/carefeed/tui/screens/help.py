@@ -75,7 +75,10 @@ class HelpScreen(ModalScreen[None]):
                             (render.STAR_GLYPH, "starred"),
                             (render.COMMENT_GLYPH + "4", "comments"),
                             ("3 new", "comments since you last read the post"),
-                            (render.ERROR_GLYPH, "the feed's last poll failed (press e)"),
+                            (
+                                render.ERROR_GLYPH,
+                                f"the feed's last poll failed (press {keys.keys_for('errors')})",
+                            ),
                             (render.GONE_GLYPH, "the feed is gone (410) and no longer polled"),
                         ]
                     ),
@@ -83,7 +86,7 @@ class HelpScreen(ModalScreen[None]):
                 )
                 yield Static(
                     Content.assemble(
-                        "Change a key in config.toml: ",
+                        "Change a key in config.toml (config folder, or --home): ",
                         ("[reader.keys]", ".cf--key"),
                         " then ",
                         ('star = "S"', ".cf--key"),

@@ -242,10 +242,16 @@ class MainScreen(Screen[None]):
         """List ``view``: the one way the filter changes."""
         self.view = view
         self.status.set_filter(self._filter_words())
+        self.status.set_feed(self._listed_feed())
         self.status.set_posts(None)
         self.entries.show(view)
         if self.entries.counted:
             self.status.set_posts(self.entries.total)
+
+    def _listed_feed(self) -> Feed | None:
+        """The feed the list shows, as the sidebar last counted it."""
+        feed_id = self.view.feed_id
+        return next((f for f in self.sidebar.feeds if f.id == feed_id), None)
 
     def on_list_counted(self, message: ListCounted) -> None:
         self.status.set_posts(message.total)
@@ -411,6 +417,7 @@ class MainScreen(Screen[None]):
         unread = sum(f.unread_count for f in feeds)
         total = sum(f.entry_count for f in feeds)
         self.sidebar.fill(feeds, tags, unread=unread, starred=starred, total=total)
+        self.status.set_feed(self._listed_feed())  # a poll may have mended or broken it
         self.has_feeds = bool(feeds)
         polled = [f.last_fetch for f in feeds if f.last_fetch is not None]
         if not self.is_polling:
@@ -453,6 +460,8 @@ class MainScreen(Screen[None]):
                 self.import_file(bundled)
             elif choice == "add":
                 self.action_add_feed()
+            elif choice == "import_file":
+                self.action_import_opml()
 
         self.app.push_screen(WelcomeScreen(bundled), chosen)
 
@@ -497,7 +506,8 @@ class MainScreen(Screen[None]):
             return
         box = self.search_input
         try:
-            query = self.reader.api.filter_from_query(text).query if text.strip() else None
+            app = self.reader
+            query = app.api.filter_from_query(text, now=app.clock()).query if text.strip() else None
         except QueryError as exc:
             box.set_class(True, "-invalid")
             self.status.set_filter(render.plain(search_problem(exc, text), max_len=200))
@@ -785,7 +795,7 @@ class MainScreen(Screen[None]):
         if done:
             text = f"Polled {done} feeds: {new} new posts"
             if failed:
-                text += f", {failed} failed (press e)"
+                text += f", {failed} failed (press {self.reader.keys.keys_for('errors')})"
             if comments is not None and comments[0]:
                 text += f"; comments of {comments[0]} posts: {comments[1]} new"
             self.notify(text, markup=False, severity="warning" if failed else "information")
@@ -798,6 +808,8 @@ class MainScreen(Screen[None]):
         update as comments arrive. Returns (comment feeds done, new comments)."""
         targets = api.comment_targets()
         done = new = 0
+        if not targets:
+            return done, new
         self.status.set_polling(0, len(targets))
         async for event in api.poll_comments(targets):
             done += 1

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widget import Widget
 from textual.widgets import Footer
 
-COMPACT = 120
+COMPACT = 130
 HELP_ACTIONS = frozenset({"help", "app.help"})
 
 
@@ -27,11 +29,33 @@ class ReaderFooter(Footer):
 
     def compose(self) -> ComposeResult:
         # Footer.compose yields one FooterKey per binding (KeyGroups only for bindings
-        # with a group, which the reader has none of): the same widgets, help first
+        # with a group, which the reader has none of): the same widgets, help first,
+        # then in the order the code lists them (a key moved by [reader.keys] would
+        # otherwise go to the end, and off the screen at 80 columns)
         widgets = list(super().compose())
-        first = [w for w in widgets if getattr(w, "action", None) in HELP_ACTIONS]
-        yield from first
-        yield from (w for w in widgets if w not in first)
+        order = self._code_order()
+
+        def rank(widget: Widget) -> int:
+            action = getattr(widget, "action", None)
+            if action in HELP_ACTIONS:
+                return -1
+            if widget.has_class("-command-palette"):
+                return len(order) + 1
+            return order.get(str(action), len(order))
+
+        yield from sorted(widgets, key=rank)
+
+    def _code_order(self) -> dict[str, int]:
+        """Action -> its place in the BINDINGS of the focused widget, its parents, the
+        screen and the app, in that order (the footer's own order before any keymap)."""
+        order: dict[str, int] = {}
+        focused = self.screen.focused
+        nodes = list(focused.ancestors_with_self) if focused is not None else [self.screen]
+        for node in [*nodes, self.app]:
+            for binding in getattr(type(node), "BINDINGS", []):
+                action = binding.action if isinstance(binding, Binding) else binding[1]
+                order.setdefault(action, len(order))
+        return order
 
     def on_resize(self, event: events.Resize) -> None:
         self.compact = event.size.width < COMPACT

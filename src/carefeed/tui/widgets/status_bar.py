@@ -9,6 +9,7 @@ from typing import ClassVar
 from textual.content import Content
 from textual.widgets import Static
 
+from carefeed.model import Feed
 from carefeed.tui import render
 
 
@@ -25,10 +26,27 @@ class StatusBar(Static):
         self.last_poll: datetime | None = None
         self.polling: tuple[int, int] | None = None
         self.note = ""
+        self.feed_problem: Content | None = None
 
     def set_filter(self, words: Content) -> None:
         self.filter_words = words
         self.redraw()
+
+    def set_feed(self, feed: Feed | None) -> None:
+        """The feed being listed, if any: when its last poll failed, say so after the
+        filter, with the key that shows why (our words only; the error is on that key)."""
+        problem = None
+        if feed is not None and (feed.gone or feed.error):
+            from carefeed.tui.app import CarefeedApp
+
+            app = self.app
+            key = app.keys.keys_for("errors") if isinstance(app, CarefeedApp) else "e"
+            glyph = render.GONE_GLYPH if feed.gone else render.ERROR_GLYPH
+            what = "gone (410), no longer polled" if feed.gone else "its last poll failed"
+            problem = Content.styled(f"{glyph} {what} · {key}: why", ".cf--error")
+        if problem != self.feed_problem:
+            self.feed_problem = problem
+            self.redraw()
 
     def set_posts(self, posts: int | None) -> None:
         self.posts = posts
@@ -61,7 +79,10 @@ class StatusBar(Static):
 
     def redraw(self) -> None:
         width = self.content_region.width or self.size.width or 80
-        self.update(render.status_line(self.filter_words, self.right_text(), width))
+        left = self.filter_words
+        if self.feed_problem is not None:
+            left = Content.assemble(left, "  ", self.feed_problem)
+        self.update(render.status_line(left, self.right_text(), width))
 
     def on_resize(self) -> None:
         self.redraw()
