@@ -437,13 +437,24 @@ def test_query_sql(cache: Store, query: str, expected: set[str]) -> None:
 
 
 def test_plans_agree(cache: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The top-level search is walked or driven depending on a bounded count of its
-    matches; both plans must list the same posts."""
-    queries = ["funding", "kinship or budget", "tag:practice care", "feed:kinship funding"]
+    """The top-level search (and topic) is walked or driven depending on a bounded count
+    of its matches; both plans must list the same posts."""
+    queries = [
+        "funding",
+        "kinship or budget",
+        "tag:practice care",
+        "feed:kinship funding",
+        'topic:"Funding and finance" -kinship',  # topics drive or are probed the same way
+        'topic:"Mental health" (topic:Carers or budget)',
+    ]
     walked = {q: titles(cache, q) for q in queries}
     monkeypatch.setattr(Store, "FTS_COMMON", 1)  # every search "common": walk
     cache._fts_estimates = (-1, {})
     assert {q: titles(cache, q) for q in queries} == walked
+    assert titles(cache, "", topics=("Mental health",)) == {
+        "Mental health crisis beds",
+        "Wellbeing for kinship carers",
+    }
     monkeypatch.setattr(Store, "FTS_COMMON", 10**9)  # every search "rare": driven
     cache._fts_estimates = (-1, {})
     assert {q: titles(cache, q) for q in queries} == walked
@@ -465,6 +476,11 @@ def test_plan_choice(cache: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Store, "FTS_COMMON", 2)
     cache._fts_estimates = (-1, {})
     assert fts_clauses(rare)[0].startswith("+e.id IN")
+    # a topic at the top: rare drives through its index, common is probed as walked
+    topic = EntryFilter(query=parse_query('topic:"Mental health"'))
+    assert "EXISTS (SELECT 1 FROM entry_topics" in " ".join(cache._where(topic)[0])
+    monkeypatch.setattr(Store, "FTS_COMMON", 2000)
+    assert "e.id IN (SELECT entry_id FROM entry_topics" in " ".join(cache._where(topic)[0])
     # ANDed words at the top are one MATCH; words under or/not each their own
     flt = EntryFilter(search="a", query=parse_query("b -c (d or e) (f or tag:x)"))
     _, params = cache._where(flt)

@@ -52,6 +52,7 @@ from carefeed.text import clean_name
 from carefeed.urls import display_url, validate_feed_url
 
 if TYPE_CHECKING:
+    from carefeed.digest import Digest
     from carefeed.poller import Poller
     from carefeed.topics import Taxonomy
 
@@ -455,6 +456,22 @@ class Carefeed:
     def _muted(self, flt: EntryFilter) -> EntryFilter:
         rules = self.mute_rules()
         return replace(flt, mute=flt.mute + rules) if rules else flt
+
+    def digest(self, flt: EntryFilter, *, title: str, limit: int = 200) -> Digest:
+        """A reading list of the newest ``limit`` posts of ``flt``, grouped by topic
+        (digest.py; the CLI's ``digest`` and the reader's palette)."""
+        from carefeed.digest import build_digest, query_topics
+
+        entries = self.entries(flt, limit=limit)
+        matched = self.count_entries(flt) if len(entries) >= limit else None
+        return build_digest(
+            entries,
+            [t.name for t in self.taxonomy.topics],
+            title=title,
+            generated_at=utc_now(),
+            focus=[*flt.topics, *query_topics(flt.query)],
+            matched=matched,
+        )
 
     def topic_counts(self) -> list[LabelCount]:
         """Every topic of the taxonomy, in its order, with post and unread counts."""

@@ -13,10 +13,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -26,8 +24,9 @@ from typing import Any, TextIO
 from carefeed import __version__
 from carefeed.api import Carefeed, summarise
 from carefeed.comments import build_tree, flatten
-from carefeed.digest import FORMATS, build_digest, query_topics, render
+from carefeed.digest import FORMATS, render
 from carefeed.errors import CarefeedError, PollRunningError, QueryError, TopicError
+from carefeed.files import write_atomic
 from carefeed.model import (
     Comment,
     CommentEvent,
@@ -592,43 +591,6 @@ def cmd_comments(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file beside it and a rename, so a
-    reader of ``path`` never sees half a file; a missing folder is an error, not created."""
-    folder = path.parent
-    if path.is_dir():
-        raise CarefeedError(f"cannot write {path}: it is a folder")
-    if not folder.is_dir():
-        raise CarefeedError(f"cannot write {path}: the folder {folder} does not exist")
-    try:
-        mode = path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    try:
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", newline="", dir=folder, prefix=f".{path.name}.", delete=False
-        ) as handle:
-            temp = Path(handle.name)
-            try:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            except BaseException:
-                handle.close()
-                temp.unlink(missing_ok=True)
-                raise
-        try:
-            temp.chmod(mode)
-            temp.replace(path)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise CarefeedError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
 def cmd_digest(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
     """A reading list for a team briefing: the matching posts grouped by topic."""
     if args.json and args.format not in (None, "json"):
@@ -640,17 +602,8 @@ def cmd_digest(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
     fmt = "json" if args.json else args.format or "md"
     _topics_current(app)
     flt = _filter(app, args)
-    entries = app.entries(flt, limit=args.limit)
-    matched = app.count_entries(flt) if len(entries) >= args.limit else None
     title = args.title or ("Reading list: " + args.query if args.query else "Reading list")
-    digest = build_digest(
-        entries,
-        [t.name for t in app.taxonomy.topics],
-        title=title,
-        generated_at=utc_now(),
-        focus=[*flt.topics, *query_topics(flt.query)],
-        matched=matched,
-    )
+    digest = app.digest(flt, title=title, limit=args.limit)
     text = render(digest, fmt)
     if not args.out or args.out == "-":
         out.write(text)

@@ -70,8 +70,6 @@ from carefeed.urls import display_url, validate_feed_url
 
 T = TypeVar("T")
 
-# Results waiting for the writer thread, at most: they hold parsed posts in memory.
-_UNWRITTEN_MAX = 32
 # Feeds written in one transaction, at most, so that a reader's write never waits long.
 _WRITE_BATCH = 16
 
@@ -285,7 +283,11 @@ class Poller:
             return
         limits = self.settings.limits
         bodies = asyncio.Semaphore(limits.concurrency + 2 * limits.parse_workers)
-        unwritten = asyncio.Semaphore(_UNWRITTEN_MAX)
+        # ``unwritten`` bounds the feeds taken up but not yet written, so that parsed posts
+        # do not pile up in memory when the writer is the slower stage.
+        unwritten = asyncio.Semaphore(
+            limits.concurrency + 2 * limits.parse_workers + 2 * _WRITE_BATCH
+        )
         done: asyncio.Queue[_Fetched] = asyncio.Queue()
         loop = asyncio.get_running_loop()
         writer = ThreadPoolExecutor(1, thread_name_prefix="carefeed-writer")
@@ -298,12 +300,12 @@ class Poller:
         async with Fetcher(limits) as fetcher:
 
             async def one(feed: Feed) -> None:
+                await unwritten.acquire()  # released once the feed is written
                 try:
                     result = await self._fetch_and_parse(fetcher, feed, bodies)
                 except Exception as exc:  # a bug must cost one feed, never the poll
                     error = one_line_error(f"internal error: {type(exc).__name__}: {exc}")
                     result = _Fetched(feed, FetchOutcome(feed.url, FetchStatus.ERROR, error=error))
-                await unwritten.acquire()
                 done.put_nowait(result)
 
             # finished tasks are dropped at once: only the queue holds their results

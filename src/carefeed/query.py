@@ -282,11 +282,6 @@ def _parse_instant(value: str) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def instant(value: str) -> datetime | None:
-    """A resolved ``since:``/``before:`` value as a datetime (None: not absolute)."""
-    return _parse_instant(value)
-
-
 def _months_back(now: datetime, months: int) -> datetime:
     total = now.year * 12 + (now.month - 1) - months
     year, month = divmod(total, 12)
@@ -416,7 +411,6 @@ def _format(node: QueryNode, *, top: bool = False, inside: str = "") -> str:
 __all__ = [
     "FIELDS",
     "format_query",
-    "instant",
     "parse_query",
     "resolve_query",
     "tokenise",

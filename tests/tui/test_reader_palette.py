@@ -153,3 +153,29 @@ async def test_hostile_feed_titles_in_the_palette_are_literal_and_inert(home: Pa
             assert isinstance(app.screen, MainScreen)
             assert "feed [@click=app.quit]Evil feed[/]" in status(app)
             assert list_rows(app)[0].endswith("5m") or "post of 0" in list_rows(app)[0]
+
+
+async def test_palette_lists_a_topic_and_writes_a_briefing_of_the_list(
+    app: CarefeedApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        shown = await ask(app, pilot, "topic: funding")
+        assert shown and shown[0].startswith("Topic: Funding and finance")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        rows = list_rows(app)
+        assert rows and "topic Funding and finance" in status(app)
+        listed = len(rows)
+        shown = await ask(app, pilot, "briefing markdown")
+        assert shown[0].startswith("Briefing of this list (Markdown)")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await app.pool.wait_idle()
+        await settle(app, pilot)
+        (written,) = tmp_path.glob("carefeed-briefing-*.md")
+        text = written.read_text(encoding="utf-8")
+        assert text.startswith("# Reading list: topic Funding and finance")
+        assert text.count("\n- [") == listed  # every listed post, once
+        assert any("Wrote" in str(n.message) for n in app._notifications)

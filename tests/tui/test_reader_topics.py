@@ -132,3 +132,54 @@ async def test_topic_and_category_combine(topics_app: CarefeedApp) -> None:
         rows = list_rows(app)
         assert len(rows) == 1 and "The settlement, line by line" in rows[0]
         assert "topic Funding and finance" in status(app) and "Policy" in status(app)
+
+
+@pytest.fixture
+def filters_app(tmp_path: Path) -> Iterator[CarefeedApp]:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text(
+        'mute = ["feed:\\"Provider Forum\\" tag:Rotas"]\n'
+        "[filters]\n"
+        '"Money" = "topic:fund"\n'
+        '"Broken one" = "topic:"\n',
+        encoding="utf-8",
+    )
+    api = Carefeed.open(home)
+    seed(api, THREE_SPELLINGS)
+    yield CarefeedApp(api, clock=fixed_clock, preview_delay=0)
+    api.close()
+
+
+async def test_saved_filters_in_the_sidebar_and_mute_rules(filters_app: CarefeedApp) -> None:
+    app = filters_app
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        # the muted post is hidden from the list and from every count
+        rows = list_rows(app)
+        assert len(rows) == 5 and not any("Night shifts" in r for r in rows)
+        places = {p.name: p for p in screen.sidebar._by_index if p.kind == "saved"}
+        assert set(places) == {"Money", "Broken one"}
+        assert places["Money"].saved is not None and places["Money"].saved.unread == 3
+        assert places["Broken one"].saved is not None and places["Broken one"].saved.unread is None
+        sidebar_text = "\n".join(
+            str(screen.sidebar.get_option_at_index(i).prompt)
+            for i in range(screen.sidebar.option_count)
+        )
+        assert "Filters" in sidebar_text and "Money  3" in sidebar_text
+        assert "Unread  5" in sidebar_text  # not 6: the muted post is not counted
+        screen.sidebar.focus()
+        screen.sidebar.highlight_place(places["Money"])
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert len(list_rows(app)) == 3
+        assert "filter Money" in status(app)
+        # a filter that cannot be read says why instead of listing
+        screen.sidebar.focus()
+        screen.sidebar.highlight_place(places["Broken one"])
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert len(list_rows(app)) == 3
+        assert any("needs a value" in str(n.message) for n in app._notifications)

@@ -1,6 +1,6 @@
 """The command palette (ctrl+p): every action of the reader, the places of the sidebar
-(All, Unread, Starred, each tag, each feed), beside Textual's own (themes, keys,
-screenshot).
+(All, Unread, Starred, saved filters, each tag, each feed), every topic, and a briefing of
+the listed posts, beside Textual's own (themes, keys, screenshot).
 
 Feed titles and tag names are feed text, and the palette turns a ``str`` prompt, and
 every help line, into markup (``Content.from_markup``, HOSTILE.md F5). So a place's
@@ -46,6 +46,9 @@ ACTIONS: list[tuple[str, str, str, str]] = [
     ("Help", "every key", "help", "help"),
 ]
 
+# the formats of `carefeed digest` the palette offers for the listed posts
+BRIEFINGS = [("md", "Markdown"), ("html", "web page"), ("csv", "spreadsheet")]
+
 # the sidebar's fixed places
 PLACES: list[tuple[str, str, Place]] = [
     ("All posts", "every post of every feed", Place("all")),
@@ -84,7 +87,29 @@ class ReaderCommands(Provider):
             yield Command(prompt, Content(prompt), shown_help, run)
         for prompt, help_text, place in PLACES:
             yield Command(prompt, Content(prompt), help_text, partial(self._go, place))
+        for fmt, kind in BRIEFINGS:
+            yield Command(
+                f"Briefing of this list ({kind})",
+                Content(f"Briefing of this list ({kind})"),
+                "the listed posts grouped by topic, written to a file in this folder",
+                partial(screen.run_action, f"digest('{fmt}')"),
+            )
         sidebar = screen.sidebar
+        for item in sidebar.saved:
+            name = render.clean(item.view.name, max_len=NAME_MAX)
+            yield Command(
+                f"Filter: {name}",
+                Content.assemble("Filter: ", render.plain(item.view.name, max_len=NAME_MAX)),
+                "a saved filter from config.toml",
+                partial(self._go, Place("saved", item.view.name, saved=item)),
+            )
+        for topic in screen.reader.api.taxonomy.topics:
+            yield Command(
+                f"Topic: {topic.name}",
+                Content.assemble("Topic: ", render.plain(topic.name, max_len=NAME_MAX)),
+                "posts about this topic, whatever each blog calls it",
+                partial(screen.show_topic, topic.name),
+            )
         for tag in sidebar.tags:
             name = render.clean(tag.name, max_len=NAME_MAX)
             yield Command(
@@ -113,7 +138,7 @@ class ReaderCommands(Provider):
 
     async def discover(self) -> Hits:
         for command in self._commands():
-            if not command.text.startswith(("Tag: ", "Feed: ")):
+            if not command.text.startswith(("Tag: ", "Feed: ", "Topic: ", "Filter: ")):
                 yield DiscoveryHit(
                     command.prompt, command.run, text=command.text, help=command.help
                 )

@@ -389,13 +389,19 @@ def empty_post(has_feeds: bool) -> Content:
 
 
 def sidebar_item(
-    label: str, unread: int | None, *, feed: Feed | None = None, indent: int = 0
+    label: str,
+    unread: int | None,
+    *,
+    feed: Feed | None = None,
+    indent: int = 0,
+    broken: bool = False,
 ) -> Content:
-    """A sidebar line: name and unread count; a failing feed carries ⚠ (✖ when gone)."""
+    """A sidebar line: name and unread count; a failing feed (or a saved filter that
+    cannot be read: ``broken``) carries ⚠ (✖ when gone)."""
     parts: list[Content | str | tuple[str, str]] = [" " * indent]
     if feed is not None and feed.gone:
         parts.append((GONE_GLYPH + " ", ".cf--error"))
-    elif feed is not None and feed.error:
+    elif broken or (feed is not None and feed.error):
         parts.append((ERROR_GLYPH + " ", ".cf--error"))
     parts.append(clean(label, max_len=NAME_MAX) or "(untitled)")
     if unread:

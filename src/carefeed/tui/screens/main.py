@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shlex
 import webbrowser
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -40,7 +40,7 @@ from carefeed.tui.source import View
 from carefeed.tui.widgets.entry_list import EntryList
 from carefeed.tui.widgets.footer import ReaderFooter
 from carefeed.tui.widgets.post_view import PostView
-from carefeed.tui.widgets.sidebar import Place, Sidebar
+from carefeed.tui.widgets.sidebar import Place, SavedCount, Sidebar
 from carefeed.tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
@@ -94,6 +94,18 @@ def search_problem(exc: QueryError, text: str) -> str:
         near = " ".join(text[exc.position : exc.position + 12].split())
         where = f", at column {exc.position + 1}" + (f" (\u201c{near}\u201d)" if near else "")
     return f"Search: {exc}{where}"
+
+
+@dataclass(frozen=True)
+class SidebarCounts:
+    """What one pool-thread job brings back for the sidebar."""
+
+    feeds: list[Feed]
+    tags: list[LabelCount]
+    saved: list[SavedCount]
+    total: int
+    unread: int
+    starred: int
 
 
 class MainScreen(Screen[None]):
@@ -200,12 +212,16 @@ class MainScreen(Screen[None]):
 
     def _retag_if_needed(self) -> None:
         """A changed topics.toml re-tags the cache in the background; the list then
-        re-lists, since topic filters and counts may have changed."""
+        re-lists, since topic filters and counts may have changed. Mute rules that cannot
+        be read are said here, once."""
 
-        def job(api: Carefeed) -> int:
-            return api.ensure_topics()
+        def job(api: Carefeed) -> tuple[int, tuple[str, ...]]:
+            return api.ensure_topics(), api.mute_errors()
 
-        def done(retagged: int) -> None:
+        def done(result: tuple[int, tuple[str, ...]]) -> None:
+            retagged, mute_problems = result
+            for problem in mute_problems:
+                self.notify(render.message(problem), severity="warning", markup=False)
             if retagged:
                 self.notify(f"Topics worked out for {retagged:,} posts.", markup=False, timeout=4)
                 self.categories = self.topic_counts = None
@@ -388,6 +404,17 @@ class MainScreen(Screen[None]):
             view = View(unread=True, search=search)
         elif place.kind == "starred":
             view = View(starred=True, search=search)
+        elif place.kind == "saved" and place.saved is not None:
+            saved = place.saved.view
+            if saved.filter is None:
+                self.notify(
+                    render.message(saved.error or saved.name),
+                    title="Saved filter",
+                    severity="error",
+                    markup=False,
+                )
+                return
+            view = View(saved=saved.name, query=saved.filter.query, search=search)
         elif place.kind == "tag":
             view = View(tags=(place.name,), unread=self.view.unread, search=search)
         elif place.kind == "feed" and place.feed is not None:
@@ -407,16 +434,38 @@ class MainScreen(Screen[None]):
     def refresh_counts(self) -> None:
         """Sidebar numbers from a pool thread (hundreds of ms on a big cache)."""
 
-        def job(api: Carefeed) -> tuple[list[Feed], list[LabelCount], int]:
-            return api.feeds(), api.tag_counts(), api.count_entries(EntryFilter(starred=True))
+        def job(api: Carefeed) -> SidebarCounts:
+            saved = [
+                SavedCount(
+                    view,
+                    None
+                    if view.filter is None
+                    else api.count_entries(replace(view.filter, unread=True)),
+                )
+                for view in api.saved_filters()
+            ]
+            return SidebarCounts(
+                feeds=api.feeds(),
+                tags=api.tag_counts(),
+                saved=saved,
+                # a cross-post is one post; mute rules hide what they match
+                total=api.count_entries(EntryFilter()),
+                unread=api.count_entries(EntryFilter(unread=True)),
+                starred=api.count_entries(EntryFilter(starred=True)),
+            )
 
         self.reader.pool.submit(job, self._counts_arrived, group="sidebar")
 
-    def _counts_arrived(self, result: tuple[list[Feed], list[LabelCount], int]) -> None:
-        feeds, tags, starred = result
-        unread = sum(f.unread_count for f in feeds)
-        total = sum(f.entry_count for f in feeds)
-        self.sidebar.fill(feeds, tags, unread=unread, starred=starred, total=total)
+    def _counts_arrived(self, counts: SidebarCounts) -> None:
+        feeds = counts.feeds
+        self.sidebar.fill(
+            feeds,
+            counts.tags,
+            unread=counts.unread,
+            starred=counts.starred,
+            total=counts.total,
+            saved=counts.saved,
+        )
         self.status.set_feed(self._listed_feed())  # a poll may have mended or broken it
         self.has_feeds = bool(feeds)
         polled = [f.last_fetch for f in feeds if f.last_fetch is not None]
@@ -641,6 +690,46 @@ class MainScreen(Screen[None]):
             self.entries.focus()
 
         self.app.push_screen(picker, chosen)
+
+    def show_topic(self, topic: str) -> None:
+        """List one topic's posts (the palette's "Topic: …")."""
+        self.set_view(View(topics=(topic,), unread=self.view.unread))
+        self.entries.focus()
+
+    def action_digest(self, fmt: str = "md") -> None:
+        """Write a briefing (carefeed digest) of what the list shows to a file in the
+        current folder, and say where; on a pool thread (it reads up to 200 posts)."""
+        from carefeed.digest import FORMATS
+        from carefeed.digest import render as render_digest
+        from carefeed.files import write_atomic
+
+        if fmt not in FORMATS:
+            return
+        flt = self.view.to_filter()
+        title = "Reading list: " + self._filter_words().plain
+        stamp = self.reader.clock().strftime("%Y-%m-%d-%H%M")
+        folder = Path.cwd() if os.access(Path.cwd(), os.W_OK) else Path.home()
+        path = folder / f"carefeed-briefing-{stamp}.{fmt}"
+
+        def job(api: Carefeed) -> tuple[int, int]:
+            digest = api.digest(flt, title=title)
+            write_atomic(path, render_digest(digest, fmt))
+            return digest.posts, digest.topics
+
+        def done(result: tuple[int, int]) -> None:
+            posts, topics = result
+            self.notify(
+                f"Wrote {posts} posts in {topics} topics to {render.clean(str(path), max_len=300)}",
+                title="Briefing",
+                markup=False,
+            )
+
+        def failed(error: BaseException) -> None:
+            self.notify(
+                render.message(str(error)), title="Briefing", severity="error", markup=False
+            )
+
+        self.reader.pool.submit(job, done, group="digest", failed=failed)
 
     def action_feed_errors(self) -> None:
         from carefeed.tui.screens.feed_errors import FeedErrorsScreen

@@ -1,4 +1,5 @@
-"""The sidebar: All, Unread, Starred, then tags (OPML folders), then feeds, with counts.
+"""The sidebar: All, Unread, Starred, saved filters, tags (OPML folders), then feeds,
+with counts.
 
 An OptionList is right here (tens of lines, not 100,000). Every prompt is ``Content``
 from :mod:`carefeed.tui.render`, so a feed called ``[/] Budget`` is shown as written. The
@@ -17,6 +18,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from carefeed.api import SavedView
 from carefeed.model import Feed, LabelCount
 from carefeed.tui import render
 
@@ -25,9 +27,19 @@ from carefeed.tui import render
 class Place:
     """What a sidebar line stands for."""
 
-    kind: str  # "all" | "unread" | "starred" | "tag" | "feed"
+    kind: str  # "all" | "unread" | "starred" | "saved" | "tag" | "feed"
     name: str = ""
     feed: Feed | None = None
+    saved: SavedCount | None = None
+
+
+@dataclass(frozen=True)
+class SavedCount:
+    """A saved filter ([filters] in config.toml) and its unread posts (None: it cannot be
+    read, and ``view.error`` says why)."""
+
+    view: SavedView
+    unread: int | None
 
 
 class Sidebar(OptionList):
@@ -50,6 +62,7 @@ class Sidebar(OptionList):
         self._by_index: list[Place] = []
         self.feeds: list[Feed] = []
         self.tags: list[LabelCount] = []
+        self.saved: list[SavedCount] = []
 
     def fill(
         self,
@@ -59,11 +72,14 @@ class Sidebar(OptionList):
         unread: int | None = None,
         starred: int | None = None,
         total: int | None = None,
+        saved: list[SavedCount] | None = None,
     ) -> None:
         """Rebuild the lines, keeping the highlight on the same place."""
         keep = self.highlighted_place
         self.feeds = feeds
         self.tags = tags
+        if saved is not None:
+            self.saved = saved
         rows: list[tuple[Option | None, Place | None]] = []
 
         def add(place: Place, prompt: Content) -> None:
@@ -76,6 +92,13 @@ class Sidebar(OptionList):
         add(Place("all"), render.sidebar_item("All", None if total is None else unread))
         add(Place("unread"), render.sidebar_item("Unread", unread))
         add(Place("starred"), render.sidebar_item(f"{render.STAR_GLYPH} Starred", starred))
+        if self.saved:
+            heading("Filters")
+            for item in self.saved:
+                prompt = render.sidebar_item(
+                    item.view.name, item.unread, indent=1, broken=item.view.filter is None
+                )
+                add(Place("saved", item.view.name, saved=item), prompt)
         if tags:
             heading("Tags")
             for tag in tags:
