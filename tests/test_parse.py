@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from carefeed import parse
+from carefeed.comments import comment_feed_url
 from carefeed.errors import ParseError
 from carefeed.model import EntryData, ParsedFeed
 from carefeed.parse import parse_feed
@@ -564,8 +565,15 @@ def test_links_that_are_not_http_are_dropped(bad: str) -> None:
 
     assert post.link is None
     assert post.comments_url is None
-    assert post.comments_feed is None
     assert post.content == "click"
+    # a comment feed in another scheme is kept as text, so that it is reported as refused
+    # (never fetched); a broken http(s) address is dropped like any non-address
+    if bad.startswith("https:"):
+        assert post.comments_feed is None
+    else:
+        assert post.comments_feed is not None
+        _url, refused = comment_feed_url(post.comments_feed, None, None, FEED_URL)
+        assert refused is not None and refused.startswith("comment feed refused: not http(s)")
 
 
 def test_relative_links_resolve_against_the_feed_url() -> None:
@@ -599,6 +607,10 @@ def test_an_xml_base_that_is_not_http_is_ignored(base: str) -> None:
     # Resolved against the feed's own address, or (an ftp: base that feedparser already
     # applied) dropped: never a link under the hostile base.
     for link in (post.link, post.comments_feed):
+        if link is not None and link.startswith("ftp:") and link is post.comments_feed:
+            # kept only to be reported: refused, never fetched
+            assert comment_feed_url(link, None, None, "https://practice.example.org/")[1]
+            continue
         assert link is None or link.startswith("https://practice.example.org/blog/2024/04/")
     assert post.link is not None or base.startswith("ftp:")
     assert "notes.html" in post.content and "https://practice.example.org/blog/" in post.content

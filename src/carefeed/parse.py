@@ -687,7 +687,11 @@ def _comment_feed_ref(raw: str, base: str) -> str | None:
     if url is not None or not raw:
         return url
     text = clean_text(raw, max_len=2048)
-    return text if _URL_SCHEME.match(text) else None
+    # an http(s) address safe_url refused is not an address at all ("…/this is the new
+    # val"): nothing to report, as for text without a scheme
+    if not _URL_SCHEME.match(text) or text.lower().startswith(("http:", "https:")):
+        return None
+    return text
 
 
 def parse_comments(
