@@ -308,13 +308,62 @@ def run(posts: int, home: Path | None) -> str:
     return "\n".join(lines)
 
 
+async def relists(home: Path, rounds: int) -> dict[str, list[float]]:
+    """Only the filter and search re-lists, ``rounds`` times each (a noisy machine needs
+    medians): ms from setting the view to its first page listed."""
+    from carefeed.api import Carefeed
+    from carefeed.tui.app import CarefeedApp
+    from carefeed.tui.screens.main import MainScreen
+    from carefeed.tui.source import View
+
+    times: dict[str, list[float]] = {}
+    api = Carefeed.open(home)
+    views = [(View(tags=("Dementia",)), "tag filter"), (View(unread=True), "unread filter")]
+    views += [(View(search=w), f"search '{w}'") for w in ("s", "sa", "saf", "safe")]
+    views += [(View(search=w), f"search '{w}'") for w in ("safeguarding", "consultation pilot")]
+    for query in ("(safeguarding or budget) -tag:News", "pilot -survey since:30d"):
+        node = api.filter_from_query(query, now=NOW).query
+        views.append((View(search=query, search_query=node), f"query '{query}'"))
+    app = CarefeedApp(api, clock=lambda: NOW)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        await app.wait_idle()
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        entries = screen.entries
+        for _ in range(rounds):
+            for view, label in [*views, (View(), "back to all")]:
+                t = time.perf_counter()
+                screen.set_view(view)
+                while not entries._pages.get(0) and not entries.counted:
+                    await asyncio.sleep(0.001)
+                times.setdefault(label, []).append((time.perf_counter() - t) * 1000)
+                await pilot.pause()
+                while not entries.counted:
+                    await asyncio.sleep(0.001)
+                await app.wait_idle()
+    api.close()
+    return times
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--posts", type=int, default=100_000)
     parser.add_argument("--home", type=Path, help="keep the filled cache here (reused if full)")
     parser.add_argument("--fill-only", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--paint-once", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--relist",
+        type=int,
+        metavar="N",
+        help="only the filter/search re-lists, N times each, medians (needs a filled --home)",
+    )
     args = parser.parse_args()
+    if args.relist:
+        found = asyncio.run(relists(args.home, args.relist))
+        for label, values in found.items():
+            print(f"{label}: first page listed, median {statistics.median(values):.1f} ms")
+        return 0
     if args.paint_once:
         asyncio.run(first_paint(args.paint_once))
         print(f"{PAINTED_AT[-1]:.6f}")

@@ -372,8 +372,8 @@ class Store:
     def __init__(self, db: sqlite3.Connection, path: Path) -> None:
         self._db = db
         self.path = path
-        # (data_version, {MATCH: common?}): see _fts_common
-        self._fts_estimates: tuple[int, dict[str, bool]] = (-1, {})
+        # (data_version, {MATCH: its posts' ids, None if many}): see _fts_matches
+        self._fts_estimates: tuple[int, dict[str, list[int] | None]] = (-1, {})
         self._held: Path | None = None  # this file in _HELD, while open
 
     # ----------------------------------------------------------------- opening
@@ -988,28 +988,29 @@ class Store:
         costs ~5 ms walking (index only) against 0.02 ms driven by the matches. So a
         search alone (with unread/starred at most) always walks; with other tests that
         read rows (tags, feeds, topics, query terms), walking to the end for a rare word
-        can cost far more, and a bounded count of the matches (1-10 ms: FTS5 merges a
-        prefix's words in full) chooses.
+        can cost far more, and a bounded read of the matches (1-10 ms: FTS5 merges a
+        prefix's words in full) chooses. When it found them all (fewer than
+        FTS_COMMON), those ids drive the listing, and FTS5 is not asked twice.
         """
-        params.append(match)
-        if not others or self._fts_common(match):
+        found = self._fts_matches(match) if others else None
+        if found is None:
+            params.append(match)
             return f"+e.id IN ({_FTS_IDS})"
-        return f"e.id IN ({_FTS_IDS})"
+        params.append(json.dumps(found))
+        return "e.id IN (SELECT value FROM json_each(?))"
 
-    def _fts_common(self, match: str) -> bool:
-        """Whether ``match`` finds FTS_COMMON posts or more; remembered (the pages of one
-        listing ask again) until the cache changes: ``data_version`` moves when any other
-        connection commits."""
+    def _fts_matches(self, match: str) -> list[int] | None:
+        """Every post ``match`` finds, or None when there are FTS_COMMON or more;
+        remembered (the pages and the count of one listing ask again) until the cache
+        changes: ``data_version`` moves when any other connection commits."""
         version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
         seen, cache = self._fts_estimates
-        if seen != version or len(cache) > 256:
+        if seen != version or len(cache) > 64:
             cache = {}
             self._fts_estimates = (version, cache)
         if match not in cache:
-            found = self._db.execute(
-                f"SELECT count(*) FROM ({_FTS_IDS} LIMIT ?)", (match, self.FTS_COMMON)
-            ).fetchone()[0]
-            cache[match] = found >= self.FTS_COMMON
+            rows = self._db.execute(f"{_FTS_IDS} LIMIT ?", (match, self.FTS_COMMON)).fetchall()
+            cache[match] = None if len(rows) >= self.FTS_COMMON else [r[0] for r in rows]
         return cache[match]
 
     def _topic_clause(self, topic: str, params: list[Any]) -> str:
