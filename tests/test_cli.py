@@ -191,9 +191,22 @@ def test_add_finds_the_feed_on_a_blog_page(home: Path, feed_server: FeedServer):
     assert result["created"] and result["discovered_from"] == page
     assert result["feed"]["url"] == feed_server.url("/blog/feed/")
     assert result["poll"]["new"] == 3
+    assert feed_server.hits("/blog/") == 1 and feed_server.hits("/blog/feed/") == 1
     assert cli_json(home, "feeds")[0]["tags"] == ["Practice blogs"]
     again = run_cli(home, "add", feed_server.url("/blog/feed/")).stdout.decode()
     assert "already subscribed" in again
+
+
+def test_add_asks_the_server_once_for_a_feed_address(home: Path, feed_server: FeedServer):
+    url = feed_server.add("/direct/feed/", fixture_bytes("wordpress.xml"))
+    result = cli_json(home, "add", url)
+    assert result["created"] and result["discovered_from"] is None
+    assert result["poll"]["new"] == 3
+    assert feed_server.hits("/direct/feed/") == 1  # checked and polled with one request
+    # its validators were kept: the next poll is a conditional GET
+    run_cli(home, "poll")
+    (second,) = feed_server.requests_for("/direct/feed/")[1:]
+    assert "if-none-match" in {k.lower() for k in second.headers}
 
 
 def test_add_refuses_what_is_not_a_feed(home: Path, feed_server: FeedServer):

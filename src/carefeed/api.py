@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -36,6 +36,7 @@ from carefeed.model import (
     Entry,
     EntryFilter,
     Feed,
+    FetchOutcome,
     FetchStatus,
     LabelCount,
     PollEvent,
@@ -175,13 +176,16 @@ class Carefeed:
                 if not links:
                     raise FeedError(f"{display_url(url)} is a web page that names no feed")
                 discovered_from, url = url, validate_feed_url(links[0])
+        # the feed itself was fetched: its first poll reads that response, not a second one
+        in_hand = outcome if discovered_from is None else None
         existing = {f.url: f for f in self.store.feeds(with_counts=False)}
         if url in existing:
             if tags:
                 self.store.add_feed(Subscription(url=url, tags=tags), utc_now())
             return AddResult(self.store.feed(existing[url].id), False, discovered_from, None)
         feed_id, _ = self.store.add_feed(Subscription(url=url, tags=tags), utc_now())
-        events = [event async for event in self.poll(feed_ids=[feed_id])]
+        fetched = {feed_id: in_hand} if in_hand is not None else None
+        events = [event async for event in self.poll(feed_ids=[feed_id], fetched=fetched)]
         event = events[0] if events else None
         return AddResult(self.store.feed(feed_id), True, discovered_from, event)
 
@@ -227,10 +231,13 @@ class Carefeed:
         due_only: bool = False,
         force: bool = False,
         feed_ids: Sequence[int] | None = None,
+        fetched: Mapping[int, FetchOutcome] | None = None,
     ) -> AsyncIterator[PollEvent]:
         poller = self._get_poller()
         with self._poll_lock():
-            async for event in poller.poll(due_only=due_only, force=force, feed_ids=feed_ids):
+            async for event in poller.poll(
+                due_only=due_only, force=force, feed_ids=feed_ids, fetched=fetched
+            ):
                 yield event
 
     def _get_poller(self) -> Poller:

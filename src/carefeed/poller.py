@@ -27,7 +27,7 @@ import random
 import resource
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
@@ -235,12 +235,16 @@ class Poller:
         self.parsers.close()
 
     async def _fetch_and_parse(
-        self, fetcher: Fetcher, feed: Feed, bodies: asyncio.Semaphore
+        self,
+        fetcher: Fetcher,
+        feed: Feed,
+        bodies: asyncio.Semaphore,
+        fetched: FetchOutcome | None = None,
     ) -> _Fetched:
         # ``bodies`` bounds the documents fetched but not yet parsed: fetching is faster
         # than parsing, and without it a cold poll of 1,000 feeds holds them all in memory.
         async with bodies:
-            outcome = await fetcher.fetch(
+            outcome = fetched or await fetcher.fetch(
                 feed.url, etag=feed.etag, last_modified=feed.last_modified
             )
             body = outcome.body
@@ -275,8 +279,12 @@ class Poller:
         force: bool = False,
         feed_ids: Sequence[int] | None = None,
         now: datetime | None = None,
+        fetched: Mapping[int, FetchOutcome] | None = None,
     ) -> AsyncIterator[PollEvent]:
-        """Yield one event per feed, in the order they finish."""
+        """Yield one event per feed, in the order they finish. ``fetched``: responses
+        already in hand, by feed id (``carefeed add`` fetched the address to check it; the
+        first poll uses that response instead of asking the server twice)."""
+        in_hand = dict(fetched or {})
         now = now or utc_now()
         feeds = self.store.feeds_to_poll(now, due_only=due_only, force=force, feed_ids=feed_ids)
         if not feeds:
@@ -302,7 +310,9 @@ class Poller:
             async def one(feed: Feed) -> None:
                 await unwritten.acquire()  # released once the feed is written
                 try:
-                    result = await self._fetch_and_parse(fetcher, feed, bodies)
+                    result = await self._fetch_and_parse(
+                        fetcher, feed, bodies, in_hand.pop(feed.id, None)
+                    )
                 except Exception as exc:  # a bug must cost one feed, never the poll
                     error = one_line_error(f"internal error: {type(exc).__name__}: {exc}")
                     result = _Fetched(feed, FetchOutcome(feed.url, FetchStatus.ERROR, error=error))
