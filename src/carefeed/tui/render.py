@@ -82,8 +82,9 @@ def message(value: str) -> str:
     return clean_text(value, max_len=400) or "unknown error"
 
 
-def relative_date(when: datetime, now: datetime) -> str:
-    """ "now", "12m", "3h", "2d" for the last week, then "12 Mar", or "12 Mar 2024"."""
+def relative_date(when: datetime, now: datetime, *, compact: bool = False) -> str:
+    """ "now", "12m", "3h", "2d" for the last week, then "12 Mar", or "12 Mar 2024"
+    (``compact``, for the list's 7-cell column: "Mar '24")."""
     seconds = (now - when).total_seconds()
     if seconds < 60:
         return "now"
@@ -96,6 +97,8 @@ def relative_date(when: datetime, now: datetime) -> str:
     local = when.astimezone(now.tzinfo)
     if local.year == now.year:
         return f"{local.day} {_MONTHS[local.month - 1]}"
+    if compact:
+        return f"{_MONTHS[local.month - 1]} '{local.year % 100:02d}"
     return f"{local.day} {_MONTHS[local.month - 1]} {local.year}"
 
 
@@ -208,7 +211,9 @@ def entry_row(entry: Entry, width: int, now: datetime) -> Content:
         else:
             feed_c = _fit(feed_name, feed_w, ".cf--feed")
         parts += [Content("  "), feed_c]
-    parts.append(_fit_right(relative_date(entry.published, now), date_w, ".cf--date"))
+    parts.append(
+        _fit_right(relative_date(entry.published, now, compact=True), date_w, ".cf--date")
+    )
     if comments_w:
         count = entry.comment_count
         if count is None or count < entry.comments_stored:
