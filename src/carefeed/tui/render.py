@@ -211,9 +211,7 @@ def entry_row(entry: Entry, width: int, now: datetime) -> Content:
         else:
             feed_c = _fit(feed_name, feed_w, ".cf--feed")
         parts += [Content("  "), feed_c]
-    parts.append(
-        _fit_right(relative_date(entry.published, now, compact=True), date_w, ".cf--date")
-    )
+    parts.append(_fit_right(relative_date(entry.published, now, compact=True), date_w, ".cf--date"))
     if comments_w:
         count = entry.comment_count
         if count is None or count < entry.comments_stored:
