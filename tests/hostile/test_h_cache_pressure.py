@@ -163,8 +163,10 @@ async def test_reader_marks_posts_while_a_poll_writes(server: FeedServer, tmp_pa
             ]
             ok = FeedIntent(feed_id=feed_id, fetched_at=utc_now(), ok=True, next_due=utc_now())
             api.store.apply_update(ok, plan_entries({}, seeds))
+    # each answer waits a little, so the poll lasts seconds however fast the machine is
+    # (two at a time from one host: ≥ 2.5 s) and the reader has time to mark posts
     for n in range(FEEDS_55):
-        server.set(f"/busy/{n}", _busy_feed(n, ITEMS_55, "big"))
+        server.set(f"/busy/{n}", _busy_feed(n, ITEMS_55, "big"), delay=0.25)
     expected: dict[int, tuple[bool, bool]] = {}
     marks_during_poll = 0
     with Carefeed.open(home) as api:
