@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import re
@@ -30,7 +29,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+
+from screens import browser_script, screen_text, settle  # noqa: F401  (re-exported)
 
 NOW = datetime(2026, 3, 12, 9, 30, tzinfo=UTC)
 
@@ -217,44 +217,6 @@ def hostile_opml(port: int = 9) -> bytes:
         f"{MARKUP_CRASH[0]}</title></head><body><outline text={folder}>{outlines}</outline>"
         "</body></opml>"
     ).encode()
-
-
-def browser_script(tmp: Path) -> tuple[Path, Path]:
-    """A $BROWSER that appends each argument it gets to a log, one per line."""
-    script, log = tmp / "browser.sh", tmp / "browser.log"
-    script.write_text(f'#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a" >> "{log}"; done\n')
-    script.chmod(0o755)
-    return script, log
-
-
-# --------------------------------------------------------------------------- the screen
-
-
-def screen_text(app: Any) -> str:
-    """What the terminal shows, as lines of text (from the SVG screenshot)."""
-    svg = app.export_screenshot()
-    rows: dict[float, list[tuple[float, str]]] = {}
-    for match in re.finditer(
-        r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)" textLength="[\d.]+"[^>]*>(.*?)</text>',
-        svg,
-    ):
-        x, y = float(match.group(1)), float(match.group(2))
-        text = html.unescape(match.group(3)).replace("\xa0", " ")
-        rows.setdefault(y, []).append((x, text))
-    lines = []
-    for y in sorted(rows):
-        line = ""
-        for x, text in sorted(rows[y]):
-            line = line.ljust(round(x / 12.2)) + text
-        lines.append(line.rstrip())
-    return "\n".join(lines)
-
-
-async def settle(app: Any, pilot: Any) -> None:
-    """Let queries on pool threads, workers and messages finish."""
-    for _ in range(3):
-        await pilot.pause()
-        await app.wait_idle()
 
 
 # --------------------------------------------------------------------------- a real pty

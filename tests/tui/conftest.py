@@ -7,8 +7,6 @@ under test reads exactly what a poll would have left. The clock is fixed, so "3h
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,6 +18,7 @@ from carefeed.api import Carefeed
 from carefeed.decide import plan_entries
 from carefeed.model import EntryData, FeedIntent, Subscription
 from carefeed.tui.app import CarefeedApp
+from screens import browser_script, screen_text, settle  # noqa: F401  (re-exported)
 
 NOW = datetime(2026, 3, 12, 9, 30, tzinfo=UTC)
 
@@ -175,29 +174,6 @@ def app(api: Carefeed) -> CarefeedApp:
 # --------------------------------------------------------------------------- reading the screen
 
 
-def screen_text(app: CarefeedApp) -> str:
-    """What the terminal shows, as lines of text (from the SVG screenshot)."""
-    svg = app.export_screenshot()
-    rows: dict[float, list[tuple[float, str]]] = {}
-    for match in re.finditer(
-        r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)" textLength="[\d.]+"[^>]*>(.*?)</text>',
-        svg,
-    ):
-        x, y, text = (
-            float(match.group(1)),
-            float(match.group(2)),
-            html.unescape(match.group(3)).replace("\xa0", " "),
-        )
-        rows.setdefault(y, []).append((x, text))
-    lines = []
-    for y in sorted(rows):
-        line = ""
-        for x, text in sorted(rows[y]):
-            line = line.ljust(round(x / 12.2)) + text
-        lines.append(line.rstrip())
-    return "\n".join(lines)
-
-
 def list_rows(app: CarefeedApp) -> list[str]:
     """The post list's visible rows as text."""
     from carefeed.tui.widgets.entry_list import EntryList
@@ -214,15 +190,3 @@ def static_text(app: CarefeedApp, selector: str) -> str:
 
     widget = app.screen.query_one(selector, Static)
     return str(widget.render())
-
-
-async def settle(app: CarefeedApp, pilot: object) -> None:
-    """Let queries on pool threads, workers and messages finish."""
-    from textual.pilot import Pilot
-
-    assert isinstance(pilot, Pilot)
-    await pilot.pause()
-    await app.wait_idle()
-    await pilot.pause()
-    await app.wait_idle()
-    await pilot.pause()

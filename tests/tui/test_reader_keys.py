@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import stat
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from carefeed.tui.screens.welcome import WelcomeScreen
 from carefeed.tui.widgets.entry_list import EntryList
 from carefeed.tui.widgets.post_view import PostView
 from conftest import NOW, FeedSpec, Post, fixed_clock, list_rows, screen_text, seed, settle
+from screens import browser_script
 
 pytestmark = pytest.mark.tui
 
@@ -217,14 +217,6 @@ async def test_r_and_s_toggle_read_and_star(app: CarefeedApp) -> None:
         assert app.api.entry(entry.id).starred
         assert "★" in list_rows(app)[0]
         assert "★ starred" in post_text(app)
-
-
-def browser_script(tmp_path: Path) -> tuple[Path, Path]:
-    log = tmp_path / "browser.log"
-    script = tmp_path / "browser.sh"
-    script.write_text(f'#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a" >> "{log}"; done\n')
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    return script, log
 
 
 async def test_o_opens_http_links_only(
