@@ -206,3 +206,20 @@ def test_which_keys_are_keys(keys: str, ok: bool) -> None:
     assert (config.errors == []) is ok, config.errors
     if ok:
         assert config.keymap["main.poll"] == ",".join(k.strip() for k in normalize(keys))
+
+
+async def test_first_steps_name_the_keys_in_effect(home: Path) -> None:
+    (home / "config.toml").write_text(
+        '[reader.keys]\nimport_bundled = "B"\nadd = "plus"\n', encoding="utf-8"
+    )
+    with Carefeed.open(home) as api:  # no subscriptions: the empty post pane shows first steps
+        app = CarefeedApp(api, clock=fixed_clock, preview_delay=0)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            if not isinstance(app.screen, MainScreen):  # the first-run offer: not now
+                await pilot.press("escape")
+                await settle(app, pilot)
+            header = static_text(app, "#post-header")
+            assert "B  import the bundled list" in header
+            assert "i  import an OPML file" in header
+            assert "+  add a feed" in header or "plus  add a feed" in header

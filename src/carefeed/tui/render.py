@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from rich.text import Text
@@ -371,19 +371,28 @@ def comment_lines(text: str, width: int) -> list[Text]:
     return out or [Text("(no text)", style="dim")]
 
 
-def empty_post(has_feeds: bool) -> Content:
+_FIRST_STEPS = {"import_bundled": "I", "import": "i", "add": "a", "help": "?"}
+
+
+def empty_post(has_feeds: bool, keys: Callable[[str], str] | None = None) -> Content:
+    """The post pane with nothing open; on an empty cache, the first steps with the keys
+    in effect (``keys``: action name → what to press, from [reader.keys])."""
     if has_feeds:
         return Content.styled("No post selected.", ".cf--muted")
+
+    def key(action: str) -> str:
+        return (keys(action) if keys is not None else "") or _FIRST_STEPS[action]
+
     return Content.assemble(
         ("Welcome to carefeed.\n\n", ".cf--heading"),
         "You have no subscriptions yet.\n\n",
-        ("I", ".cf--key"),
+        (key("import_bundled"), ".cf--key"),
         "  import the bundled list of UK social care feeds and poll them\n",
-        ("i", ".cf--key"),
+        (key("import"), ".cf--key"),
         "  import an OPML file\n",
-        ("a", ".cf--key"),
+        (key("add"), ".cf--key"),
         "  add a feed by its address\n",
-        ("?", ".cf--key"),
+        (key("help"), ".cf--key"),
         "  every key",
     )
 

@@ -33,6 +33,7 @@ class FeedErrorsScreen(ModalScreen[None]):
 
         app = self.app
         now = app.clock() if isinstance(app, CarefeedApp) else None
+        poll_key = (app.keys.keys_for("poll") if isinstance(app, CarefeedApp) else "") or "R"
         with Vertical(id="errors"):
             yield Static(
                 Content(f"Feeds with problems ({len(self.feeds)})"), classes="dialog-title"
@@ -42,7 +43,9 @@ class FeedErrorsScreen(ModalScreen[None]):
                     if now is not None:
                         yield Static(render.feed_error(feed, now), classes="feed-error")
             yield Static(
-                Content("R polls again (feeds backing off wait their turn) · escape closes"),
+                Content(
+                    f"{poll_key} polls again (feeds backing off wait their turn) · escape closes"
+                ),
                 classes="dialog-hint",
             )
 

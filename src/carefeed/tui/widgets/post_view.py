@@ -97,7 +97,11 @@ class PostView(VerticalScroll, can_focus=True):
             self.comment_tree.clear()
             self.comment_tree.display = False
         if entry is None:
-            header.update(render.empty_post(has_feeds))
+            from carefeed.tui.app import CarefeedApp  # the app imports this widget
+
+            app = self.app
+            keys = app.keys.keys_for if isinstance(app, CarefeedApp) else None
+            header.update(render.empty_post(has_feeds, keys))
             body.update("")
             comments.update("")
             body.display = comments.display = False
