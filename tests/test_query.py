@@ -620,6 +620,27 @@ def test_filter_from_query_resolves_topics_and_dates(home: Path) -> None:
         assert caught.value.position == 7 and "topic:zzz" in str(caught.value)
 
 
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "America/Los_Angeles"])
+def test_today_is_the_users_midnight(
+    home: Path, monkeypatch: pytest.MonkeyPatch, zone: str
+) -> None:
+    """The CLI and the reader agree: ``since:today`` starts at local midnight."""
+    import time
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        with Carefeed.open(home) as app:
+            (term,) = [app.filter_from_query("since:today").query]
+        local = datetime.now().astimezone()
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+        assert isinstance(term, Term) and term.field == "since"
+        assert datetime.fromisoformat(term.value.replace("Z", "+00:00")) == midnight
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
 def test_entries_query(home: Path) -> None:
     def listed(*args: str) -> set[str]:
         return {e["title"] for e in cli_json(home, "entries", *args)}

@@ -401,12 +401,16 @@ class Carefeed:
     ) -> EntryFilter:
         """``base`` narrowed by a filter query (query.py's language), read and resolved:
         topic prefixes become canonical names, relative dates absolute ones (from ``now``,
-        default the clock). Raises QueryError (message, position) for a malformed query
+        default the clock, in the local time zone: ``today`` is the user's midnight, in the
+        CLI as in the reader). Raises QueryError (message, position) for a malformed query
         or an unknown topic."""
         from carefeed.query import parse_query, resolve_query
 
         node = resolve_query(
-            parse_query(text), resolve_topic=self.resolve_topic, now=now or utc_now(), text=text
+            parse_query(text),
+            resolve_topic=self.resolve_topic,
+            now=now or datetime.now().astimezone(),
+            text=text,
         )
         if base.query is not None:
             node = AllOf((base.query, node))
