@@ -223,3 +223,18 @@ async def test_first_steps_name_the_keys_in_effect(home: Path) -> None:
             assert "B  import the bundled list" in header
             assert "i  import an OPML file" in header
             assert "+  add a feed" in header or "plus  add a feed" in header
+
+
+async def test_escape_leaves_the_search_box_when_clear_is_moved(home: Path) -> None:
+    for app in configured(home, '[reader.keys]\nclear = "x"\n'):
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            screen = main(app)
+            await pilot.press("slash", *"reablement")
+            await settle(app, pilot)
+            assert len(list_rows(app)) == 1
+            await pilot.press("escape")
+            await settle(app, pilot)
+            assert not screen.search_input.display
+            assert app.focused is screen.entries
+            assert len(list_rows(app)) == 11

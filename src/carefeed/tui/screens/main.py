@@ -526,7 +526,13 @@ class MainScreen(Screen[None]):
         """Textual routes a key to the widget focused when it *arrived* and runs bindings
         only after it bubbles up, so in a burst ("/fund" typed fast, or pasted) the
         letters after "/" reach the list before "/" has moved focus. Open the search box
-        here, synchronously, and hand the rest of the burst to it."""
+        here, synchronously, and hand the rest of the burst to it. Escape always leaves
+        the search box, whatever key [reader.keys] gives "clear"."""
+        if event.key == "escape" and self.focused is self.search_input:
+            self._close_search()
+            event.stop()
+            event.prevent_default()
+            return
         if not (event.is_printable and event.character):
             return
         search_keys = self.reader.keys.effective.get("search", ["slash"])
