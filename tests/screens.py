@@ -42,3 +42,21 @@ def browser_script(tmp: Path) -> tuple[Path, Path]:
     script.write_text(f'#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a" >> "{log}"; done\n')
     script.chmod(0o755)
     return script, log
+
+
+def main_screen(app: Any) -> Any:
+    """The reader's main screen, asserting that it is the one showing."""
+    from carefeed.tui.screens.main import MainScreen
+
+    screen = app.screen
+    assert isinstance(screen, MainScreen)
+    return screen
+
+
+def status_text(app: Any) -> str:
+    """The status line as plain text (filter words, counts, poll state)."""
+    from textual.content import Content
+
+    shown = main_screen(app).status.render()
+    assert isinstance(shown, Content)
+    return shown.plain

@@ -36,6 +36,7 @@ from carefeed.tui.widgets.post_view import PostView
 from commentfeeds import C, wordpress_comments
 from feedserver import FeedServer
 from homes import make_home, opml_for, run_cli
+from screens import main_screen as main
 
 pytestmark = pytest.mark.tui
 
@@ -74,11 +75,6 @@ class Spies:
 
 async def settle(app: CarefeedApp, pilot: Any) -> None:
     await _settle(app, pilot)
-
-
-def main(app: CarefeedApp) -> MainScreen:
-    assert isinstance(app.screen, MainScreen)
-    return app.screen
 
 
 async def click_every(app: CarefeedApp, pilot: Any, needle: str, *, limit: int = 2) -> int:

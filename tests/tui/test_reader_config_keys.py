@@ -19,6 +19,7 @@ from carefeed.tui.keymap import ACTIONS, build_keymap, default_keys, normalize
 from carefeed.tui.screens.help import HelpScreen
 from carefeed.tui.screens.main import MainScreen
 from conftest import STANDARD, fixed_clock, list_rows, screen_text, seed, settle, static_text
+from screens import main_screen as main
 
 pytestmark = pytest.mark.tui
 
@@ -33,11 +34,6 @@ def configured(home: Path, toml: str) -> Iterator[CarefeedApp]:
         yield CarefeedApp(api, clock=fixed_clock, preview_delay=0)
     finally:
         api.close()
-
-
-def main(app: CarefeedApp) -> MainScreen:
-    assert isinstance(app.screen, MainScreen)
-    return app.screen
 
 
 def errors(app: CarefeedApp) -> list[str]:

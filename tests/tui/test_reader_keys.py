@@ -21,20 +21,12 @@ from carefeed.tui.widgets.entry_list import EntryList
 from carefeed.tui.widgets.post_view import PostView
 from conftest import NOW, FeedSpec, Post, fixed_clock, list_rows, screen_text, seed, settle
 from screens import browser_script
+from screens import main_screen as main
+from screens import status_text as status
 
 pytestmark = pytest.mark.tui
 
 SIZE = (120, 40)
-
-
-def main(app: CarefeedApp) -> MainScreen:
-    screen = app.screen
-    assert isinstance(screen, MainScreen)
-    return screen
-
-
-def status(app: CarefeedApp) -> str:
-    return main(app).status.render().plain  # type: ignore[union-attr]
 
 
 def post_text(app: CarefeedApp) -> str:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from textual.command import CommandList, CommandPalette
-from textual.content import Content
 
 from carefeed.api import Carefeed
 from carefeed.tui.app import CarefeedApp
@@ -15,21 +14,12 @@ from carefeed.tui.commands import ACTIONS
 from carefeed.tui.keymap import ACTIONS as KEY_ACTIONS
 from carefeed.tui.screens.main import MainScreen
 from conftest import STANDARD, FeedSpec, Post, fixed_clock, list_rows, screen_text, seed, settle
+from screens import main_screen as main
+from screens import status_text as status
 
 pytestmark = pytest.mark.tui
 
 SIZE = (120, 40)
-
-
-def main(app: CarefeedApp) -> MainScreen:
-    assert isinstance(app.screen, MainScreen)
-    return app.screen
-
-
-def status(app: CarefeedApp) -> str:
-    shown = main(app).status.render()
-    assert isinstance(shown, Content)
-    return shown.plain
 
 
 def hits(app: CarefeedApp) -> list[str]:

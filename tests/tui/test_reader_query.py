@@ -7,22 +7,13 @@ from textual.widgets import Input
 
 from carefeed.model import EntryFilter
 from carefeed.tui.app import CarefeedApp
-from carefeed.tui.screens.main import MainScreen
 from conftest import list_rows, settle
+from screens import main_screen as main
+from screens import status_text as status
 
 pytestmark = pytest.mark.tui
 
 SIZE = (120, 40)
-
-
-def main(app: CarefeedApp) -> MainScreen:
-    screen = app.screen
-    assert isinstance(screen, MainScreen)
-    return screen
-
-
-def status(app: CarefeedApp) -> str:
-    return main(app).status.render().plain  # type: ignore[union-attr]
 
 
 async def type_query(app: CarefeedApp, pilot: object, text: str) -> None:

@@ -8,12 +8,12 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from textual.content import Content
 
 from carefeed.api import Carefeed
 from carefeed.tui.app import CarefeedApp
 from carefeed.tui.screens.main import MainScreen
 from conftest import FeedSpec, fixed_clock, list_rows, seed, settle
+from screens import status_text as status
 
 pytestmark = pytest.mark.tui
 
@@ -26,14 +26,6 @@ def rss(name: str) -> bytes:
 <item><title>{name} news</title><guid>{name}-1</guid><link>https://example.org/{name}</link>
 <pubDate>Thu, 12 Mar 2026 09:00:00 +0000</pubDate><description>Hi.</description></item>
 </channel></rss>""".encode()
-
-
-def status(app: CarefeedApp) -> str:
-    screen = app.screen
-    assert isinstance(screen, MainScreen)
-    shown = screen.status.render()
-    assert isinstance(shown, Content)
-    return shown.plain
 
 
 async def test_status_says_when_the_cache_was_polled(app: CarefeedApp) -> None:

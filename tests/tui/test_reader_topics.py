@@ -13,6 +13,7 @@ from carefeed.tui.app import CarefeedApp
 from carefeed.tui.screens.main import MainScreen
 from carefeed.tui.screens.tag_picker import TagPicker
 from conftest import FeedSpec, Post, fixed_clock, list_rows, seed, settle
+from screens import status_text as status
 
 SIZE = (120, 40)
 
@@ -48,12 +49,6 @@ def topics_app(tmp_path: Path) -> Iterator[CarefeedApp]:
     api.ensure_topics()
     yield CarefeedApp(api, clock=fixed_clock, preview_delay=0)
     api.close()
-
-
-def status(app: CarefeedApp) -> str:
-    screen = app.screen
-    assert isinstance(screen, MainScreen)
-    return screen.status.render().plain  # type: ignore[union-attr]
 
 
 async def test_t_fund_enter_lists_funding_from_three_spellings(topics_app: CarefeedApp) -> None:
