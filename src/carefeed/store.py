@@ -809,16 +809,12 @@ class Store:
             return None
         marks = ",".join("?" * len(keys))
         row = db.execute(
-            f"SELECT coalesce(dup_of, id) FROM entries WHERE link IN ({marks}) AND feed_id != ?"
-            " ORDER BY id LIMIT 1",
+            "SELECT o.id, o.read, o.starred FROM entries c"
+            " JOIN entries o ON o.id = coalesce(c.dup_of, c.id)"
+            f" WHERE c.link IN ({marks}) AND c.feed_id != ? ORDER BY c.id LIMIT 1",
             (*keys, feed_id),
         ).fetchone()
-        if row is None:
-            return None
-        original = db.execute(
-            "SELECT id, read, starred FROM entries WHERE id = ?", (row[0],)
-        ).fetchone()
-        return None if original is None else (original[0], original[1], original[2])
+        return None if row is None else (row[0], row[1], row[2])
 
     @staticmethod
     def _write_topics(
