@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -377,3 +378,85 @@ def test_a_batch_writes_feeds_together_and_keeps_each_one_whole(store: Store):
         write(store, a, sample(4, prefix="c"))
         raise RuntimeError("killed")
     assert store.count_entries() == 5
+
+
+def index_is_whole(store: Store) -> None:
+    """FTS5's own check of the search index against the posts (raises when they differ)."""
+    store._db.execute("INSERT INTO entries_fts(entries_fts, rank) VALUES ('integrity-check', 1)")
+
+
+def found(store: Store, words: str) -> set[str]:
+    return {e.guid for e in store.entries(EntryFilter(search=words), limit=100)}
+
+
+def test_search_index_follows_a_batch_its_undone_feed_and_later_changes(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+):
+    a, _ = store.add_feed(Subscription(url="https://a.example.org/feed/"), NOW)
+    b, _ = store.add_feed(Subscription(url="https://b.example.org/feed/"), NOW)
+    c, _ = store.add_feed(Subscription(url="https://c.example.org/feed/"), NOW)
+    real_write_topics = Store._write_topics
+
+    def fail_on_b(db: sqlite3.Connection, entry_id: int, topics, *, replace: bool) -> None:
+        guid = db.execute("SELECT guid FROM entries WHERE id = ?", (entry_id,)).fetchone()[0]
+        if guid == "b1":  # b0 is already inserted when b1 fails
+            raise sqlite3.OperationalError("simulated failure halfway through feed b")
+        real_write_topics(db, entry_id, topics, replace=replace)
+
+    monkeypatch.setattr(Store, "_write_topics", staticmethod(fail_on_b))
+    with store.batch():
+        write(store, a, sample(3, prefix="a"))
+        with pytest.raises(sqlite3.OperationalError):
+            write(store, b, sample(3, prefix="b"))
+        write(store, c, sample(2, prefix="c"))
+    monkeypatch.undo()
+    index_is_whole(store)
+    assert found(store, "caseloads") == {"a0", "a1", "a2", "c0", "c1"}
+
+    changed = sample(3, prefix="a")
+    changed[0] = replace(changed[0], title="Hospital discharge delays", updated=NOW)
+    write(store, a, changed, NOW + timedelta(hours=1))
+    index_is_whole(store)
+    assert found(store, "discharge") == {"a0"}
+    assert found(store, "supervision") == {"a1", "a2", "c0", "c1"}
+
+    store.remove_feed(c)
+    index_is_whole(store)
+    assert found(store, "caseloads") == {"a0", "a1", "a2"}
+
+
+def test_a_post_inserted_then_changed_in_one_transaction_is_indexed_as_it_ends(store: Store):
+    fid, _ = store.add_feed(Subscription(url="https://a.example.org/feed/"), NOW)
+    first = sample(1)[0]
+    later = replace(first, title="Carers assessment backlog", updated=NOW)
+    with store.batch():
+        write(store, fid, [first])
+        write(store, fid, [later], NOW + timedelta(minutes=5))  # rewrites the unindexed row
+    index_is_whole(store)
+    assert found(store, "backlog") == {"p0"}
+    assert found(store, "supervision") == set()
+
+
+def test_a_version_five_cache_keeps_its_search_after_the_upgrade(tmp_path: Path):
+    path = tmp_path / "cache.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    for migrate in store_module.MIGRATIONS[:5]:
+        migrate(db)
+    db.execute(f"PRAGMA application_id = {store_module.APPLICATION_ID}")
+    db.execute("PRAGMA user_version = 5")
+    db.execute("INSERT INTO feeds (id, url, added) VALUES (1, 'https://old.example/feed/', 0)")
+    db.execute(
+        "INSERT INTO entries (feed_id, guid, title, published, dated, sort_time, summary,"
+        " content, categories, hash, first_seen, last_seen)"
+        " VALUES (1, 'g', 'Direct payments review', 0, 1, 0, '', '', '[]', 'h', 0, 0)"
+    )  # indexed by version 5's trigger
+    db.close()
+    s = Store.open(path)
+    try:
+        assert found(s, "payments") == {"g"}
+        write(s, 1, sample(2))
+        index_is_whole(s)
+        assert found(s, "payments") == {"g"}
+        assert found(s, "caseloads") == {"p0", "p1"}
+    finally:
+        s.close()
