@@ -98,3 +98,44 @@ def test_one_line_error():
     message = one_line_error("HTTP 500 [@click=app.quit] \x1b]0;pwn\x07 broken\nsecond line" * 20)
     assert "\x1b" not in message and "\n" not in message and len(message) <= 200
     assert one_line_error("") == "unknown error"
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        # Raw-text elements vanish up to their end tag, in any case, or to the end.
+        ("<p>a<script>x</p><b>y</b></SCRIPT >b</p><p>c<style>never closed <p>d", "ab\n\nc"),
+        # The end tag is found with re.IGNORECASE's Unicode folding, as it always was.
+        (
+            "<p>one<xmp><p>two</xmp></p><TITLE>t</tıtle>three<Script>s</ſcript>four",
+            "one\n\nthreefour",
+        ),
+        ("<scripts>kept</scripts> <script-x>kept too</script-x>", "kept kept too"),
+        ("<!-- <script> -->shown<![CDATA[x]]><?pi?>", "shown"),
+        ("<header>Top</header>Body<section>s</section>end", "Top\n\nBody\ns\nend"),
+        ("<blockquote><pre>a\n  b\t \nc</pre></blockquote>", "a\n  b\nc"),
+        ("<table><tr><td>a <td>b </td></tr></table>&nbsp;<p>x&nbsp;</p>", " a  b\n\nx"),
+        ("<p>Bell\x07 &#x202e;rev &#12; tab\there</p>", "Bell rev tab here"),
+        # Inline tags go before the walk, so text and attributes join across them.
+        ("<p>sp&am<b>p;ace</b></p>", "sp&ace"),
+    ],
+)
+def test_html_to_text_edge_cases(html: str, expected: str):
+    assert html_to_text(html) == expected
+
+
+def test_html_to_text_trailing_spaces_and_links():
+    html = '<ul><li></li><li>x <a href="/p">y</a> </li></ul><a title="<b>" href="/x<i>y">l</a>'
+    assert html_to_text(html, "https://blog.example/") == (
+        "•\n• x y[1]\n\nl[2]\n\n[1]: https://blog.example/p\n[2]: https://blog.example/xy"
+    )
+
+
+def test_every_character_clean_text_drops_is_unprintable():
+    """html_to_text skips clean_text's scan for a body printable line by line: that is only
+    safe while nothing clean_text removes or rewrites could pass str.isprintable."""
+    from carefeed.text import _DROP
+
+    dropped = [*map(chr, _DROP), "\r", "\t", *map(chr, range(0xD800, 0xE000))]
+    assert not any(c.isprintable() for c in dropped)
+    assert html_to_text("<p>a\u202eb\u200bc</p>") == "abc"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from html import unescape
+from itertools import chain
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 _ESCAPE_SEQUENCES = re.compile(
@@ -88,7 +89,18 @@ def clean_text(s: str, *, single_line: bool = True, max_len: int = TITLE_MAX) ->
         s = s.replace("\t", "    ")
         if " \n" in s:  # the regex alone costs a failed match at every space
             s = _TRAILING_SPACE.sub("\n", s)
-        s = _BLANK_LINES.sub("\n\n", s).strip("\n")
+        return _finish_lines(s, max_len)
+    return _capped(s, max_len)
+
+
+def _finish_lines(s: str, max_len: int) -> str:
+    """The last steps of ``clean_text`` for multi-line text whose controls, tabs and
+    trailing spaces are gone: blank-line runs folded to one, then ``_capped``."""
+    return _capped(_BLANK_LINES.sub("\n\n", s).strip("\n"), max_len)
+
+
+def _capped(s: str, max_len: int) -> str:
+    """``s`` in NFC, cut to ``max_len`` with an ellipsis."""
     s = unicodedata.normalize("NFC", s)
     if len(s) > max_len:
         s = s[: max_len - 1] + "…"
@@ -198,18 +210,36 @@ _BLOCK_TAGS = frozenset(
         "center",
     }
 )
-_VOID_TAGS = frozenset(
-    {"br", "img", "hr", "input", "meta", "link", "area", "base", "col", "source", "track", "wbr"}
-)
 
 
 _RAW_TEXT_TAGS = frozenset({"script", "style", "template", "textarea", "title", "xmp"})
-# One regex finds every tag, comment, doctype and processing instruction; the text between
-# is data. Driving the walk from C regex searches is ~8× faster than html.parser's
-# pure-Python tokenizer, and parsing bodies is most of a poll's CPU time.
+_ATTRIBUTE_TEXT = r"(?:[^>\"']|\"[^\"]*\"|'[^']*')*"
+
+
+def _raw_text_element(tag: str) -> str:
+    """A pattern for a whole raw-text element: start tag, content, end tag (or the end of
+    the document when it never closes). Its content is never markup, so it is skipped.
+
+    The start tag's name is matched in ASCII case only, like any tag name in ``_TOKEN``;
+    the end tag's with re.IGNORECASE's Unicode folding (``</ſcript>`` closes ``<script>``),
+    which is how the walk has always found it.
+    """
+    name = "".join(f"[{c}{c.upper()}]" for c in tag)
+    return rf"{name}(?![a-zA-Z0-9:-]){_ATTRIBUTE_TEXT}>.*?(?:</(?i:{tag})\s*>|\Z)"
+
+
+# One regex finds every tag, comment, doctype, processing instruction and raw-text element;
+# the text between is data. Driving the walk from C regex code is ~8× faster than
+# html.parser's pure-Python tokenizer. ``_TOKEN.split`` cuts a whole body into [text,
+# closing slash, tag name, attributes, text, …] in one call: no search, m.start(), m.end(),
+# m.groups() and slice per tag in Python (0.6 of 2.7 ms per bench feed). Only tags have
+# the three groups: comments, doctypes, processing instructions and raw-text elements (none
+# of which adds text) come out as three Nones.
 _TOKEN = re.compile(
-    r"<(?:(/?)([a-zA-Z][a-zA-Z0-9:-]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>"
-    r"|!--.*?(?:-->|\Z)|![^>]*(?:>|\Z)|\?[^>]*(?:>|\Z))",
+    "<(?:"
+    + "".join(_raw_text_element(tag) + "|" for tag in sorted(_RAW_TEXT_TAGS))
+    + rf"(/?)([a-zA-Z][a-zA-Z0-9:-]*)({_ATTRIBUTE_TEXT})>"
+    + r"|!--.*?(?:-->|\Z)|![^>]*(?:>|\Z)|\?[^>]*(?:>|\Z))",
     re.DOTALL,
 )
 _ATTR = re.compile(
@@ -217,179 +247,219 @@ _ATTR = re.compile(
 )
 
 
-def _attributes(raw: str) -> list[tuple[str, str | None]]:
-    return [
-        (m.group(1).lower(), unescape(m.group(2) or m.group(3) or m.group(4) or ""))
-        for m in _ATTR.finditer(raw)
-    ]
+def _attribute(raw: str, name: str) -> str:
+    """The value of attribute ``name`` in a tag's raw attribute text ("" if absent); the
+    last one wins when it repeats."""
+    value = ""
+    for m in _ATTR.finditer(raw):
+        if m.group(1).lower() == name:
+            value = unescape(m.group(2) or m.group(3) or m.group(4) or "")
+    return value
 
 
 # Inline formatting carries no structure in plain text; removing it in one C-level pass
-# before the walk halves the tokens the Python loop sees on a typical blog post.
+# before the walk halves the tokens the Python loop sees on a typical blog post. The names
+# are written as a prefix tree: the regex engine tries alternatives one by one at every
+# "<", and 32 of them cost twice as much (0.47 → 0.28 ms per bench feed).
 _INLINE_TAGS = re.compile(
-    r"</?(?:b|strong|em|i|u|span|font|small|big|sup|sub|abbr|acronym|cite|code|mark|time|"
-    r"ins|del|s|strike|q|label|tt|kbd|var|samp|dfn|bdi|bdo|data|nobr)(?:\s[^<>]*)?/?>",
+    r"</?(?:a(?:bbr|cronym)|b(?:d[io]|ig)?|c(?:ite|ode)|d(?:ata|el|fn)|em|font|i(?:ns)?|kbd|"
+    r"label|mark|nobr|q|s(?:amp|mall|pan|trike|trong|u[bp])?|t(?:ime|t)|u|var)"
+    r"(?:\s[^<>]*)?/?>",
     re.IGNORECASE,
 )
 
+# What each tag does to the text, as one small code: the walk makes one dict lookup per
+# tag instead of a chain of set tests.
+_SKIP, _BR, _BLOCK, _BLOCK2, _HR, _HEADING, _LIST, _ITEM, _QUOTE, _PRE, _CELL, _LINK, _IMAGE = (
+    range(13)
+)
+_START_ACTION: dict[str, int] = {
+    **dict.fromkeys(_SKIP_TAGS, _SKIP),
+    **dict.fromkeys(_BLOCK_TAGS, _BLOCK),
+    **dict.fromkeys(("p", "table", "figure"), _BLOCK2),
+    **dict.fromkeys(("h1", "h2", "h3", "h4", "h5", "h6"), _HEADING),
+    **dict.fromkeys(("ul", "ol"), _LIST),
+    **dict.fromkeys(("td", "th"), _CELL),
+    "br": _BR,
+    "hr": _HR,
+    "li": _ITEM,
+    "blockquote": _QUOTE,
+    "pre": _PRE,
+    "a": _LINK,
+    "img": _IMAGE,
+}
+_END_ACTION: dict[str, int] = {
+    **dict.fromkeys(_SKIP_TAGS, _SKIP),
+    **dict.fromkeys(_BLOCK_TAGS, _BLOCK),
+    # "header" ends with a blank line, like the headings.
+    **dict.fromkeys(("p", "table", "figure", "header"), _BLOCK2),
+    **dict.fromkeys(("h1", "h2", "h3", "h4", "h5", "h6"), _BLOCK2),
+    **dict.fromkeys(("ul", "ol"), _LIST),
+    "blockquote": _QUOTE,
+    "pre": _PRE,
+    "a": _LINK,
+}
 
-def _walk(builder: _TextBuilder, html: str) -> None:
-    """Feed ``html`` to ``builder`` as start tags, end tags and text, like html.parser."""
-    html = _INLINE_TAGS.sub("", html)
-    pos = 0
-    size = len(html)
-    search = _TOKEN.search
-    data, start, end = builder.handle_data, builder.handle_starttag, builder.handle_endtag
-    while pos < size:
-        m = search(html, pos)
-        if m is None:
-            data(_unescape_data(html[pos:]))
-            return
-        at = m.start()
-        if at > pos:
-            text = html[pos:at]
-            data(unescape(text) if "&" in text else text)
-        pos = m.end()
-        closing, tag, attrs = m.groups()
-        if tag is None:  # comment, doctype, processing instruction
+
+def _newlines(out: list[str], n: int) -> None:
+    """End the text so far with at least ``n`` line breaks (none at the very start)."""
+    if not out:
+        return
+    last = out[-1]
+    if last[-1] != "\n":  # the usual case, after text (no piece of ``out`` is empty)
+        out.append("\n" * n)
+        return
+    if last.endswith("\n" * n):  # the next usual case: a block right after a block
+        return
+    tail = "".join(out[-3:])
+    have = len(tail) - len(tail.rstrip("\n"))
+    if have < n:
+        out.append("\n" * (n - have))
+
+
+def _render(html: str, base: str | None, link_refs: bool) -> tuple[list[str], list[str], bool]:
+    """Walk ``html`` and return the text's pieces, the http(s) links it refers to, and
+    whether every piece is printable but for line breaks (so ``clean_text`` has nothing
+    to remove from it, and no whitespace but spaces can end a line).
+
+    A forgiving walk that never raises on bad HTML. It runs for every post body a poller
+    parses, so it is one loop over the parts ``_TOKEN.split`` makes, with its state in local
+    variables and every tag and text run handled inline.
+    """
+    out: list[str] = []
+    append = out.append
+    links: list[str] = []
+    skip = pre = quote = 0  # depths of skipped elements, <pre> and <blockquote>
+    lists: list[list[int]] = []  # [counter] per open list; counter < 0 means bullets
+    open_links: list[str | None] = []
+    plain = True
+    start_action, end_action = _START_ACTION.get, _END_ACTION.get
+    # Groups of four: closing slash, tag name, attributes, then the text after the tag.
+    # The first text has no tag before it. (chain, not a list copy: a hostile body can
+    # split into millions of parts.)
+    tokens = chain((None, None, None), _TOKEN.split(_INLINE_TAGS.sub("", html)))
+    for closing, tag, attrs, data in zip(tokens, tokens, tokens, tokens, strict=True):
+        if tag is None:  # the start, or a comment, doctype, p.i. or raw-text element
+            pass
+        elif closing:
+            action = end_action(tag.lower())
+            if action is None:
+                pass
+            elif action == _SKIP:
+                if skip:
+                    skip -= 1
+            elif not skip:
+                if action == _BLOCK2:
+                    _newlines(out, 2)
+                elif action == _BLOCK:
+                    _newlines(out, 1)
+                elif action == _LINK:
+                    if open_links:
+                        href = open_links.pop()
+                        if href:
+                            if href not in links:
+                                links.append(href)
+                            append(f"[{links.index(href) + 1}]")
+                elif action == _LIST:
+                    if lists:
+                        lists.pop()
+                    _newlines(out, 1 if lists else 2)
+                elif action == _QUOTE:
+                    quote = max(0, quote - 1)
+                    _newlines(out, 2)
+                else:  # _PRE
+                    pre = max(0, pre - 1)
+                    _newlines(out, 2)
+        else:
+            tag = tag.lower()
+            action = start_action(tag)
+            if action is None:
+                pass
+            elif action == _SKIP:  # none of the skipped elements is void
+                skip += 1
+            elif not skip:
+                if action == _BLOCK2:
+                    _newlines(out, 2)
+                elif action == _ITEM:
+                    _newlines(out, 1)
+                    marker = "  " * max(0, len(lists) - 1)
+                    if lists and lists[-1][0] > 0:
+                        marker += f"{lists[-1][0]}. "
+                        lists[-1][0] += 1
+                    else:
+                        marker += "• "
+                    if quote and out and out[-1][-1] == "\n":
+                        marker = "> " * quote + marker
+                    append(marker)
+                elif action == _LINK:
+                    assert attrs is not None  # a tag always has its attribute text
+                    href = _attribute(attrs, "href") if link_refs else None
+                    open_links.append(safe_url(href, base) if href else None)
+                elif action == _BLOCK:
+                    _newlines(out, 1)
+                elif action == _HEADING:
+                    _newlines(out, 2)
+                    heading = "#" * int(tag[1]) + " "
+                    if quote and out and out[-1][-1] == "\n":
+                        heading = "> " * quote + heading
+                    append(heading)
+                elif action == _LIST:
+                    _newlines(out, 1 if lists else 2)
+                    lists.append([1 if tag == "ol" else -1])
+                elif action == _BR:
+                    append("\n")
+                elif action == _IMAGE:
+                    assert attrs is not None
+                    alt = " ".join(_attribute(attrs, "alt").split())
+                    if alt:
+                        plain = plain and alt.isprintable()
+                        alt = f"[image: {alt}]"
+                        if quote and out and out[-1][-1] == "\n":
+                            alt = "> " * quote + alt
+                        append(alt)
+                elif action == _QUOTE:
+                    _newlines(out, 2)
+                    quote += 1
+                elif action == _PRE:
+                    _newlines(out, 2)
+                    pre += 1
+                elif action == _CELL:
+                    append(" ")
+                else:  # _HR
+                    _newlines(out, 1)
+                    append("———\n\n")
+
+        if not data or skip:
             continue
-        tag = tag.lower()
-        if closing:
-            end(tag)
+        if "&" in data:
+            data = unescape(data)
+        if pre:
+            plain = False
+            if data:
+                if quote and out and out[-1][-1] == "\n":
+                    data = "> " * quote + data
+                append(data)
             continue
-        start(tag, _attributes(attrs) if tag in {"a", "img"} else [])
-        if tag in _RAW_TEXT_TAGS:  # their content is never markup: skip to the closing tag
-            close = re.compile(rf"</{re.escape(tag)}\s*>", re.IGNORECASE).search(html, pos)
-            pos = close.end() if close else size
-            builder.handle_endtag(tag)
-
-
-def _unescape_data(data: str) -> str:
-    return unescape(data) if "&" in data else data
-
-
-class _TextBuilder:
-    """A forgiving HTML walker that writes readable text; it never raises on bad HTML."""
-
-    def __init__(self, base: str | None, *, link_refs: bool = True) -> None:
-        self.base = base
-        self.link_refs = link_refs
-        self.out: list[str] = []
-        self.links: list[str] = []
-        self._skip_depth = 0
-        self._pre_depth = 0
-        self._quote_depth = 0
-        self._lists: list[list[int]] = []  # [counter] per open list; counter < 0 means bullets
-        self._open_links: list[str | None] = []
-
-    # -- writing
-    def _newlines(self, n: int) -> None:
-        if not self.out:
-            return
-        last = self.out[-1]
-        if last and last[-1] != "\n":  # the usual case, after text
-            self.out.append("\n" * n)
-            return
-        tail = "".join(self.out[-3:])
-        have = len(tail) - len(tail.rstrip("\n"))
-        if have < n:
-            self.out.append("\n" * (n - have))
-
-    def _write(self, s: str) -> None:
-        if not s:
-            return
-        if self._quote_depth and self.out and self.out[-1].endswith("\n"):
-            s = "> " * self._quote_depth + s
-        self.out.append(s)
-
-    # -- the walker's hooks (named as html.parser's)
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIP_TAGS:
-            if tag not in _VOID_TAGS:
-                self._skip_depth += 1
-            return
-        if self._skip_depth:
-            return
-        attr = {k: (v or "") for k, v in attrs} if attrs else {}
-        if tag == "br":
-            self.out.append("\n")
-        elif tag in _BLOCK_TAGS or tag == "hr":
-            self._newlines(2 if tag in {"p", "table", "figure"} else 1)
-            if tag == "hr":
-                self.out.append("———\n\n")
-        elif tag in {"h1", "h2", "h3", "h4", "h5", "h6"}:
-            self._newlines(2)
-            self._write("#" * int(tag[1]) + " ")
-        elif tag in {"ul", "ol"}:
-            self._newlines(1 if self._lists else 2)
-            self._lists.append([1 if tag == "ol" else -1])
-        elif tag == "li":
-            self._newlines(1)
-            indent = "  " * max(0, len(self._lists) - 1)
-            if self._lists and self._lists[-1][0] > 0:
-                marker = f"{self._lists[-1][0]}. "
-                self._lists[-1][0] += 1
-            else:
-                marker = "• "
-            self._write(indent + marker)
-        elif tag == "blockquote":
-            self._newlines(2)
-            self._quote_depth += 1
-        elif tag == "pre":
-            self._newlines(2)
-            self._pre_depth += 1
-        elif tag in {"td", "th"}:
-            self.out.append(" ")
-        elif tag == "a":
-            href = safe_url(attr.get("href"), self.base) if self.link_refs else None
-            self._open_links.append(href)
-        elif tag == "img":
-            alt = " ".join(attr.get("alt", "").split())
-            if alt:
-                self._write(f"[image: {alt}]")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP_TAGS:
-            if self._skip_depth:
-                self._skip_depth -= 1
-            return
-        if self._skip_depth:
-            return
-        if tag in _BLOCK_TAGS or tag in {"h1", "h2", "h3", "h4", "h5", "h6"}:
-            self._newlines(2 if tag in {"p", "table", "figure"} or tag.startswith("h") else 1)
-        elif tag in {"ul", "ol"}:
-            if self._lists:
-                self._lists.pop()
-            self._newlines(1 if self._lists else 2)
-        elif tag == "blockquote":
-            self._quote_depth = max(0, self._quote_depth - 1)
-            self._newlines(2)
-        elif tag == "pre":
-            self._pre_depth = max(0, self._pre_depth - 1)
-            self._newlines(2)
-        elif tag == "a" and self._open_links:
-            href = self._open_links.pop()
-            if href:
-                if href not in self.links:
-                    self.links.append(href)
-                self.out.append(f"[{self.links.index(href) + 1}]")
-
-    def handle_data(self, data: str) -> None:
-        if self._skip_depth:
-            return
-        if self._pre_depth:
-            self._write(data)
-            return
-        text = " ".join(data.split())
+        # Whitespace folds to single spaces. Text with no whitespace but single spaces
+        # (the only printable whitespace) is most of a post: strip() gives the same as
+        # split() and join(), without a string per word (0.45 of 2.6 ms per bench feed).
+        if data.isprintable() and "  " not in data:
+            text = data.strip()
+        else:
+            text = " ".join(data.split())
+            plain = plain and text.isprintable()
         if not text:
-            if data and self.out and not self.out[-1].endswith((" ", "\n")):
-                self.out.append(" ")
-            return
-        if data[:1].isspace() and self.out and not self.out[-1].endswith((" ", "\n")):
+            if data and out and out[-1][-1] not in " \n":
+                append(" ")
+            continue
+        if data[0].isspace() and out and out[-1][-1] not in " \n":
             text = " " + text
-        if data[-1:].isspace():
+        if data[-1].isspace():
             text += " "
-        self._write(text)
+        if quote and out and out[-1][-1] == "\n":
+            text = "> " * quote + text
+        append(text)
+    return out, links, plain
 
 
 def html_to_text(html: str, base: str | None = None, *, max_len: int = CONTENT_MAX) -> str:
@@ -398,16 +468,17 @@ def html_to_text(html: str, base: str | None = None, *, max_len: int = CONTENT_M
         return ""
     if "<" not in html:
         return clean_text(unescape(html), single_line=False, max_len=max_len)
-    builder = _TextBuilder(base)
-    _walk(builder, html)
-    body = "".join(builder.out)
-    body = "\n".join([line.rstrip() for line in body.split("\n")])
-    if builder.links:
-        body = (
-            body.rstrip()
-            + "\n\n"
-            + "\n".join(f"[{n}]: {url}" for n, url in enumerate(builder.links, 1))
-        )
+    out, links, plain = _render(html, base, link_refs=True)
+    body = "\n".join([line.rstrip() for line in "".join(out).split("\n")])
+    if links:
+        body = body.rstrip() + "\n\n" + "\n".join(f"[{n}]: {url}" for n, url in enumerate(links, 1))
+        plain = plain and all(url.isprintable() and not url.endswith(" ") for url in links)
+    if plain:
+        # Every character clean_text removes or rewrites (controls, \r, tabs, bidi,
+        # zero-width, surrogates) is unprintable, and no line ends in a space: only its
+        # last steps can change a plain body. Skipping its character-class scan of the
+        # whole text saves 0.2 of 2.3 ms per bench feed.
+        return _finish_lines(body, max_len) if body else ""
     return clean_text(body, single_line=False, max_len=max_len)
 
 
@@ -416,9 +487,7 @@ def html_to_line(html: str | None, *, max_len: int = TITLE_MAX) -> str:
     if not html:
         return ""
     if "<" in html or "&" in html:
-        builder = _TextBuilder(None, link_refs=False)
-        _walk(builder, html)
-        html = "".join(builder.out)
+        html = "".join(_render(html, None, link_refs=False)[0])
     return clean_text(html, max_len=max_len)
 
 
