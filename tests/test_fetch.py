@@ -659,3 +659,81 @@ async def test_global_limit_holds_across_hosts(feed_server: FeedServer, limits: 
 async def test_fetch_outside_the_context_is_a_programming_error(limits: Limits):
     with pytest.raises(RuntimeError, match="async with"):
         await Fetcher(limits).fetch("http://127.0.0.1:9/")
+
+
+# --------------------------------------------------------------------------- keep-alive
+
+
+def _port_logger(ports: list[int]):
+    """A route that answers a small feed and notes the client's port (one per connection)."""
+
+    def handle(h: BaseHTTPRequestHandler) -> None:
+        ports.append(h.client_address[1])
+        h.send_response(200)
+        h.send_header("Content-Type", "application/rss+xml")
+        h.send_header("Content-Length", str(len(RSS)))
+        h.end_headers()
+        h.wfile.write(RSS)
+
+    return handle
+
+
+async def test_connections_to_a_host_are_kept_alive_across_feeds_and_redirects(
+    feed_server: FeedServer, limits: Limits
+):
+    ports: list[int] = []
+    url = feed_server.handler("/feed.xml", _port_logger(ports))
+    feed_server.redirect("/old.xml", "/feed.xml", status=301)
+    async with Fetcher(limits) as fetcher:
+        for _ in range(3):
+            assert (await fetcher.fetch(url)).status is FetchStatus.OK
+        moved = await fetcher.fetch(feed_server.url("/old.xml"))
+    assert moved.status is FetchStatus.OK and moved.permanent_redirect == url
+    assert len(ports) == 4
+    assert len(set(ports)) == 1  # one connection for all four requests and the redirect
+
+
+async def test_connection_is_kept_alive_after_a_304(feed_server: FeedServer, limits: Limits):
+    """Nothing is read of a 304, yet its connection serves the next conditional GET."""
+    ports: list[int] = []
+
+    def etagged(h: BaseHTTPRequestHandler) -> None:
+        ports.append(h.client_address[1])
+        if h.headers.get("If-None-Match") == '"v1"':
+            h.send_response(304)
+            h.send_header("ETag", '"v1"')
+            h.end_headers()
+            return
+        _port_logger([])(h)
+
+    url = feed_server.handler("/feed.xml", etagged)
+    async with Fetcher(limits) as fetcher:
+        for _ in range(3):
+            again = await fetcher.fetch(url, etag='"v1"')
+            assert again.status is FetchStatus.NOT_MODIFIED
+            assert again.etag == '"v1"'
+        assert (await fetcher.fetch(url)).status is FetchStatus.OK
+    assert len(ports) == 4
+    assert len(set(ports)) == 1
+
+
+async def test_idle_connections_stay_bounded_across_many_hosts(limits: Limits):
+    """Idle pools beyond ``concurrency`` are closed, least recently used first."""
+    servers = [FeedServer().start() for _ in range(5)]
+    try:
+        ports: list[list[int]] = [[] for _ in servers]
+        urls = [
+            s.handler("/feed.xml", _port_logger(p)) for s, p in zip(servers, ports, strict=True)
+        ]
+        async with Fetcher(replace(limits, concurrency=2)) as fetcher:
+            for url in [*urls, urls[-1], urls[0]]:
+                assert (await fetcher.fetch(url)).status is FetchStatus.OK
+            give_up = time.monotonic() + 5
+            while sum(len(s._connections) for s in servers) > 2:
+                assert time.monotonic() < give_up, [len(s._connections) for s in servers]
+                await asyncio.sleep(0.01)
+        assert len(set(ports[-1])) == 1  # the most recent host kept its connection
+        assert len(set(ports[0])) == 2  # the oldest one's was closed, then opened again
+    finally:
+        for server in servers:
+            server.close()
