@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from carefeed.api import Carefeed
-from carefeed.errors import PollRunningError
+from carefeed.errors import CarefeedError, PollRunningError
 from carefeed.model import EntryFilter, PollEvent, PollStatus, Subscription, utc_now
+from carefeed.poller import ParserPool
+from carefeed.settings import Limits, Settings
 from feedserver import FeedServer
 from homes import fixture_bytes, make_home
 
@@ -271,3 +276,108 @@ async def test_a_second_poll_at_once_is_refused(
         assert await poll(other, force=True)  # free again afterwards
     finally:
         other.close()
+
+
+# --------------------------------------------------------------------------- parser processes
+# The functions below run in the parser processes (imported there by name, like parse_feed):
+# ``url`` carries what each needs to know, since the arguments are a document's.
+
+
+def _die_once(body: bytes, url: str, content_type: str | None, max_entries: int) -> str:
+    """Kills its process the first time (``url`` is a marker file), answers the second."""
+    marker = Path(url)
+    if not marker.exists():
+        marker.write_text("died")
+        os._exit(1)
+    return f"parsed {len(body)}"
+
+
+def _sleep_then_answer(body: bytes, url: str, content_type: str | None, max_entries: int) -> str:
+    time.sleep(float(url))
+    return body.decode()
+
+
+def _refuse(body: bytes, url: str, content_type: str | None, max_entries: int) -> str:
+    raise CarefeedError(f"refused: {body.decode()}")
+
+
+def _allocate(body: bytes, url: str, content_type: str | None, max_entries: int) -> int:
+    """Asks for ``url`` GiB: past the process's address-space cap, a MemoryError."""
+    return len(bytearray(int(url) << 30))
+
+
+def _pool(workers: int = 2, parse_timeout: float = 5.0) -> ParserPool:
+    limits = replace(Limits(), parse_workers=workers, parse_timeout=parse_timeout)
+    return ParserPool(Settings(limits=limits))
+
+
+async def test_a_parser_process_that_dies_is_replaced_and_the_document_retried(tmp_path: Path):
+    pool = _pool()
+    try:
+        marker = str(tmp_path / "marker")
+        assert await pool._parse(_die_once, b"<rss/>", marker, None) == "parsed 6"
+        assert Path(marker).read_text() == "died"
+    finally:
+        pool.close()
+
+
+async def test_an_overrun_kills_only_its_own_process():
+    pool = _pool(parse_timeout=1.0)
+    try:
+        slow = pool._parse(_sleep_then_answer, b"slow", "30", None)
+        fast = pool._parse(_sleep_then_answer, b"fast", "0.3", None)
+        started = time.monotonic()
+        results = await asyncio.gather(slow, fast, return_exceptions=True)
+        assert time.monotonic() - started < 5
+        assert isinstance(results[0], CarefeedError)
+        assert "took too long to parse (over 1 s)" in str(results[0])
+        assert results[1] == "fast"  # parsed beside the overrun, not killed with it
+        assert await pool._parse(_sleep_then_answer, b"again", "0", None) == "again"
+    finally:
+        pool.close()
+
+
+async def test_a_cancelled_parse_leaves_no_stale_answer_for_the_next_document():
+    pool = _pool(workers=1)
+    try:
+        first = asyncio.create_task(pool._parse(_sleep_then_answer, b"first", "0.5", None))
+        await asyncio.sleep(0.2)
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        assert await pool._parse(_sleep_then_answer, b"second", "0.6", None) == "second"
+    finally:
+        pool.close()
+
+
+async def test_a_parser_error_comes_back_as_itself_and_the_process_stays():
+    pool = _pool(workers=1)
+    try:
+        with pytest.raises(CarefeedError, match="refused: bad"):
+            await pool._parse(_refuse, b"bad", "", None)
+        [worker] = pool._idle
+        assert await pool._parse(_sleep_then_answer, b"ok", "0", None) == "ok"
+        assert pool._idle == [worker]
+    finally:
+        pool.close()
+
+
+async def test_closing_the_pool_ends_its_processes():
+    pool = _pool()
+    await asyncio.gather(*(pool._parse(_sleep_then_answer, b"x", "0.1", None) for _ in range(2)))
+    processes = [w.process for w in pool._idle]
+    assert len(processes) == 2 and all(p.is_alive() for p in processes)
+    pool.close()
+    assert not any(p.is_alive() for p in processes)
+
+
+async def test_the_memory_cap_holds_in_a_parser_process_and_it_survives():
+    pool = _pool(workers=1)  # parse_memory: 1 GiB of address space
+    try:
+        with pytest.raises(CarefeedError, match="too large to parse within the memory limit"):
+            await pool._parse(_allocate, b"", "2", None)
+        [worker] = pool._idle
+        assert await pool._parse(_sleep_then_answer, b"ok", "0", None) == "ok"
+        assert pool._idle == [worker]
+    finally:
+        pool.close()
