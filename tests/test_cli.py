@@ -342,6 +342,29 @@ def test_doctor_reports_cache_and_failing_feeds(home: Path, subscribed: dict[str
     assert "integrity  ok" in text and "failing    Dead Blog: HTTP 404" in text
 
 
+def test_doctor_finds_a_search_index_that_drifted_and_rebuilds_it(
+    home: Path, subscribed: dict[str, str]
+):
+    run_cli(home, "poll")
+    assert cli_json(home, "doctor")["search_index"] == "ok"
+    posts = len(cli_json(home, "entries", "--search", "care"))
+    db = sqlite3.connect(home / "cache.db")
+    with db:  # an index entry for a post that is not in the cache
+        db.execute(
+            "INSERT INTO entries_fts(rowid, title, summary, content, categories)"
+            " VALUES (987654, 'Phantom care post', '', '', '[]')"
+        )
+    db.close()
+    result = run_cli(home, "doctor", check=False)
+    assert result.returncode == 1
+    text = result.stdout.decode()
+    assert "search     ok" not in text and "--rebuild-search" in text
+    rebuilt = run_cli(home, "doctor", "--rebuild-search")
+    assert b"search     ok" in rebuilt.stdout and b"all good" not in rebuilt.stdout  # Dead Blog
+    assert len(cli_json(home, "entries", "--search", "care")) == posts
+    assert cli_json(home, "doctor")["search_index"] == "ok"
+
+
 def test_doctor_on_a_damaged_cache_says_so_and_touches_nothing(home: Path):
     (home / "cache.db").write_bytes(b"SQLite format 3\x00" + b"\xff" * 8000)
     before = (home / "cache.db").read_bytes()

@@ -620,6 +620,9 @@ def cmd_doctor(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
     """Check the cache and the feeds, and say what to do about each problem."""
     store = app.store
     integrity = store.integrity_check()
+    if args.rebuild_search and integrity == "ok":
+        store.rebuild_search_index()
+    search_index = store.search_index_check() if integrity == "ok" else "not checked"
     feeds = app.feeds()
     failing = [f for f in feeds if f.error and not f.gone]
     gone = [f for f in feeds if f.gone]
@@ -628,6 +631,11 @@ def cmd_doctor(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
         advice.append(
             f"the cache is damaged: copy {store.path} somewhere safe, move it away, then "
             "`carefeed import` your OPML export to start a new cache"
+        )
+    elif search_index != "ok":
+        advice.append(
+            "search results may be missing or wrong: `carefeed doctor --rebuild-search` "
+            "indexes every cached post again (nothing else changes)"
         )
     if failing:
         advice.append(
@@ -640,6 +648,7 @@ def cmd_doctor(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
     report = {
         "cache": str(store.path),
         "integrity": integrity,
+        "search_index": search_index,
         "schema": store.schema_version(),
         "size_bytes": size,
         "feeds": len(feeds),
@@ -664,6 +673,7 @@ def cmd_doctor(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
         out.write(
             f"cache      {line(str(store.path), 400)}\n"
             f"integrity  {line(integrity)}\n"
+            f"search     {line(search_index)}\n"
             f"schema     {report['schema']}\n"
             f"size       {size / 1048576:.1f} MiB\n"
             f"feeds      {len(feeds)} ({len(failing)} failing, {len(gone)} gone), "
@@ -680,7 +690,7 @@ def cmd_doctor(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
             out.write(f"advice     {piece}\n")
         if not advice:
             out.write("all good\n")
-    return 0 if integrity == "ok" else EXIT_ERROR
+    return 0 if integrity == search_index == "ok" else EXIT_ERROR
 
 
 def cmd_mark(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
@@ -847,6 +857,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_comments)
 
     p = sub.add_parser("doctor", parents=[common, jsonflag], help="check the cache and the feeds")
+    p.add_argument(
+        "--rebuild-search",
+        action="store_true",
+        help="index every cached post again first (when doctor says the search index is off)",
+    )
     p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("mark", parents=[common, jsonflag], help="mark posts read/unread/starred")
