@@ -216,6 +216,9 @@ def summary(wall: float, cpu_start: float = 0.0) -> dict[str, Any]:
             "worker_cpu_s": sum(w["cpu_s"] for w in workers.values()),
             "busy_s": busy(spans),
             "busy2_s": busy(spans, 2),
+            # from the first document's start to the last one's end: how much of the poll
+            # the parsers could have been busy, so that busy_s shows the holes inside it
+            "span_s": (max(b for _, b in spans) - min(a for a, _ in spans)) if spans else 0,
             "in_main_process": sum(1 for *_, pid, _ in s.parse_worker if pid == MAIN_PID),
             "workers": {str(pid): w for pid, w in workers.items()},
         },

@@ -268,7 +268,8 @@ class Bench:
                 f"parse: {parse['calls']} docs, {parse['worker_sum_s']:.1f} s in workers "
                 f"({parse['worker_cpu_s']:.1f} s CPU, {per_doc:.0f} ms/doc); "
                 f"{len(workers)} worker processes [{per}]; ≥1 parsing "
-                f"{parse['busy_s']:.1f} s, both cores parsing {both:.0f}% of that; "
+                f"{parse['busy_s']:.1f} s of the {parse['span_s']:.1f} s from the first "
+                f"document to the last, both cores parsing {both:.0f}% of that; "
                 f"awaited {parse['await_sum_s']:.1f} s summed (queueing included); "
                 f"in the main process: {parse['in_main_process']}; errors: {parse['errors']}"
             )
