@@ -23,7 +23,7 @@ from carefeed.comments import (
     looks_like_comments_feed,
     site_of,
 )
-from carefeed.model import CommentData, Entry, PollEvent, Subscription, utc_now
+from carefeed.model import CommentData, Entry, PollEvent, PollStatus, Subscription, utc_now
 from commentfeeds import RESPITE, C, wordpress_comments, wordpress_site, wordpress_sitewide
 from feedserver import FeedServer
 from homes import CORPUS, CORPUS_MISSING, cli_json, make_home, run_cli
@@ -215,18 +215,23 @@ def sitewide_without_maya(base: str, reply: C) -> bytes:
 
 def test_comments_before_their_post_attach_when_it_arrives(app: Carefeed, feed_server: FeedServer):
     """Subscribed to the comments feed alone, nothing can attach: the comments are not
-    stored, and the feed is fetched in full (no validators) until they have a post."""
+    stored. The feed is then polled conditionally like any other until its site has a
+    new post; then it is read in full once and they attach."""
     items = [("respite-waiting-lists", c) for c in RESPITE]
     blog, site = serve_blog(feed_server, items)
     subscribe(app, site)
     [event] = poll(app)
     assert event.new_comments == 0 and app.count_entries() == 0
     assert any("3 comments wait for their post" in w for w in event.warnings)
-    poll(app)
-    second = feed_server.requests_for(SITEWIDE)[-1]
-    assert "if-none-match" not in second.headers and "if-modified-since" not in second.headers
+    [again] = poll(app)  # nothing new on the site: a conditional GET, not a full read
+    assert feed_server.requests_for(SITEWIDE)[-1].headers.get("if-none-match")
+    assert again.status is PollStatus.NOT_MODIFIED
     subscribe(app, blog)
-    events = {e.url: e for e in poll(app)}
+    poll(app)  # brings the post; the comments feed was asked before it was stored
+    events = {e.url: e for e in poll(app)}  # the site has a newer post: read in full
+    unconditional = feed_server.requests_for(SITEWIDE)[-1]
+    assert "if-none-match" not in unconditional.headers
+    assert "if-modified-since" not in unconditional.headers
     assert events[site].new_comments == 3
     respite = entry_titled(app, "Respite")
     assert thread(app, respite.id) == [(0, "Maya Patel"), (1, "Jo Evans"), (0, "Tom Reilly")]
@@ -234,6 +239,25 @@ def test_comments_before_their_post_attach_when_it_arrives(app: Carefeed, feed_s
     poll(app)
     last = feed_server.requests_for(SITEWIDE)[-1]
     assert "if-none-match" in last.headers
+
+
+def test_comments_on_posts_never_cached_cost_a_conditional_get(
+    app: Carefeed, feed_server: FeedServer
+):
+    """A blog's comments feed names posts older than its post feed shows: those comments
+    never find a post, and the feed must not be read in full at every poll for them."""
+    blog, site = serve_blog(feed_server, [("respite-waiting-lists", c) for c in RESPITE])
+    old = C(31, "Sam Lowe", 9 * 60, "This still applies years later.")
+    items = [("respite-waiting-lists", c) for c in RESPITE] + [("an-old-post-2019", old)]
+    feed_server.set(SITEWIDE, wordpress_sitewide(feed_server.base_url, items))
+    subscribe(app, blog, site)
+    events = {e.url: e for e in poll(app)}
+    assert events[site].new_comments == 3
+    assert any("1 comments wait for their post" in w for w in events[site].warnings)
+    for _ in range(2):
+        events = {e.url: e for e in poll(app)}
+        assert events[site].status is PollStatus.NOT_MODIFIED
+    assert all(r.headers.get("if-none-match") for r in feed_server.requests_for(SITEWIDE)[1:])
 
 
 def test_one_poll_brings_posts_and_their_sitewide_comments(app: Carefeed, feed_server: FeedServer):

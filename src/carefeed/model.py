@@ -156,6 +156,9 @@ class Feed:
     warning: str | None = None
     entry_count: int = 0
     unread_count: int = 0
+    # a site-wide comments feed with comments waiting for their post: the newest post id
+    # of its site when it was last read in full (None: nothing waits)
+    orphans_upto: int | None = None
 
     @property
     def display_title(self) -> str:
@@ -392,6 +395,7 @@ class FeedIntent:
     feed_data: FeedData | None = None  # None: keep title/site as they are
     warning: str | None = None
     new_url: str | None = None
+    orphans_upto: int | None = None  # written with feed_data (see Feed.orphans_upto)
 
 
 # ---- filter language

@@ -491,6 +491,7 @@ class Poller:
         in_hand = dict(fetched or {})
         now = now or utc_now()
         feeds = self.store.feeds_to_poll(now, due_only=due_only, force=force, feed_ids=feed_ids)
+        feeds = [self._read_again_for_orphans(feed) for feed in feeds]
         if not feeds:
             return
         limits = self.settings.limits
@@ -744,9 +745,11 @@ class Poller:
         """A site-wide comments feed: its comments go under their posts, it lists none.
 
         Comments whose post is not in the cache yet are not stored (there is no post to
-        hang them on); while there are any, the feed's validators and body hash are not
-        kept, so the next poll fetches and reads it in full and they attach as soon as
-        their post has arrived.
+        hang them on). The newest post of the site is remembered with the feed; once the
+        site has a newer one, the next poll reads the feed in full again (no validators,
+        see :meth:`_read_again_for_orphans`) and they attach. Until then the feed is polled
+        like any other, so comments on posts that will never be cached (older than the
+        blog's feed shows) cost a conditional GET, not a full read at every poll.
         """
         assert result.parsed is not None and result.comments is not None
         feed, parsed, comments = result.feed, result.parsed, result.comments.comments
@@ -756,7 +759,7 @@ class Poller:
         groups, orphans = attach_site_comments(comments, titles, posts, url)
         intent = replace(ok, feed_data=parsed.feed)
         if orphans:
-            intent = replace(intent, etag=None, last_modified=None, body_hash=None)
+            intent = replace(intent, orphans_upto=max((p.entry_id for p in posts), default=0))
         new = self.store.attach_comments(
             feed.id, {eid: (cs, parent_refs(cs)) for eid, cs in groups.items()}, ok.fetched_at
         )
@@ -772,6 +775,13 @@ class Poller:
             warnings=(*result.comments.warnings, *notes),
             new_url=ok.new_url,
         )
+
+    def _read_again_for_orphans(self, feed: Feed) -> Feed:
+        """``feed`` without its validators and body hash when it has comments waiting for
+        a post and its site has had a new post since it was read: they may attach now."""
+        if feed.orphans_upto is None or self.store.newest_post_near(feed.url) <= feed.orphans_upto:
+            return feed
+        return replace(feed, etag=None, last_modified=None, body_hash=None)
 
     @staticmethod
     def _moved_to(outcome: FetchOutcome) -> str | None:
