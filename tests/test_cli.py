@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -371,3 +372,50 @@ def test_doctor_on_a_damaged_cache_says_so_and_touches_nothing(home: Path):
     result = run_cli(home, "doctor", check=False)
     assert result.returncode == 1 and b"damaged" in result.stderr
     assert (home / "cache.db").read_bytes() == before
+
+
+def _first_item_only(xml: bytes) -> bytes:
+    """The same RSS document listing only its first post (the others have left it)."""
+    head, rest = xml.split(b"<item>", 1)
+    first = rest.split(b"</item>", 1)[0]
+    tail = xml[xml.rindex(b"</item>") + len(b"</item>") :]
+    return head + b"<item>" + first + b"</item>" + tail
+
+
+def _read_then_drop_all_but_newest(home: Path, feed_server: FeedServer) -> list[dict[str, Any]]:
+    run_cli(home, "poll")
+    posts: list[dict[str, Any]] = cli_json(home, "entries", "--feed", "Practice Matters")
+    assert len(posts) == 3
+    run_cli(home, "mark", *[str(p["id"]) for p in posts], "--read")
+    feed_server.set("/wp/feed/", _first_item_only(fixture_bytes("wordpress.xml")))
+    return posts
+
+
+def test_prune_removes_old_read_posts_that_left_their_feed(
+    home: Path, subscribed: dict[str, str], feed_server: FeedServer
+):
+    posts = _read_then_drop_all_but_newest(home, feed_server)
+    run_cli(home, "poll")
+    assert cli_json(home, "prune", "--older-than", "30", "--dry-run") == {
+        "removed": 2,
+        "older_than_days": 30,
+        "dry_run": True,
+    }
+    assert len(cli_json(home, "entries", "--feed", "Practice Matters")) == 3
+    out = run_cli(home, "prune", "--older-than", "30").stdout.decode()
+    assert out.startswith("removed 2 read posts older than 30 days")
+    left = cli_json(home, "entries", "--feed", "Practice Matters")
+    assert [p["title"] for p in left] == [posts[0]["title"]]  # the feed still lists it
+    assert cli_json(home, "prune", "--older-than", "30")["removed"] == 0
+    assert run_cli(home, "prune", "--older-than", "0", check=False).returncode == 2
+
+
+def test_keep_read_days_prunes_after_each_poll(
+    home: Path, subscribed: dict[str, str], feed_server: FeedServer
+):
+    posts = _read_then_drop_all_but_newest(home, feed_server)
+    config = home / "config.toml"
+    config.write_text("keep_read_days = 30\n" + config.read_text(), encoding="utf-8")
+    run_cli(home, "poll")
+    left = cli_json(home, "entries", "--feed", "Practice Matters")
+    assert [p["title"] for p in left] == [posts[0]["title"]]

@@ -460,3 +460,31 @@ def test_a_version_five_cache_keeps_its_search_after_the_upgrade(tmp_path: Path)
         assert found(s, "caseloads") == {"p0", "p1"}
     finally:
         s.close()
+
+
+def test_prune_takes_only_old_read_unstarred_posts_their_feed_no_longer_lists(store: Store):
+    a, _ = store.add_feed(Subscription(url="https://a.example.org/feed/"), NOW)
+    b, _ = store.add_feed(Subscription(url="https://b.example.org/feed/"), NOW)
+    long_ago = NOW - timedelta(days=200)
+    posts = sample(6, start=long_ago)
+    posts[3] = replace(posts[3], link="https://a.example.org/p3/")
+    yesterday = NOW - timedelta(days=1)
+    fresh = sample(1, prefix="fresh", start=yesterday)[0]
+    write(store, a, posts, long_ago)
+    write(store, a, [*posts[:2], fresh], yesterday)
+    write(store, a, posts[:2], NOW)  # the feed now lists p0 and p1 only
+    write(store, b, [replace(posts[3], guid="b-copy")], NOW)  # p3 is cross-posted by b
+    ids = {e.guid: e.id for e in store.entries(EntryFilter(), limit=100)}
+    ids["b-copy"] = store._db.execute("SELECT id FROM entries WHERE guid = 'b-copy'").fetchone()[0]
+    store.set_flags([ids[g] for g in ("p0", "p2", "p3", "p4", "fresh0")], read=True)
+    store.set_flags([ids["p4"]], starred=True)
+    # p0: still listed; p1, p5: unread; p3: has a copy; p4: starred; fresh0: recent
+    cutoff = NOW - timedelta(days=90)
+    assert store.prune(cutoff, dry_run=True) == 1
+    assert store.count_entries() == 7  # the dry run deleted nothing
+    assert store.prune(cutoff) == 1
+    left = {e.guid for e in store.entries(EntryFilter(), limit=100)}
+    assert left == {"p0", "p1", "p3", "p4", "p5", "fresh0"}
+    index_is_whole(store)
+    assert found(store, "caseloads") == left
+    assert store.prune(cutoff) == 0

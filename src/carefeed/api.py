@@ -239,6 +239,13 @@ class Carefeed:
                 due_only=due_only, force=force, feed_ids=feed_ids, fetched=fetched
             ):
                 yield event
+            if self.settings.keep_read_days > 0:
+                self.prune(self.settings.keep_read_days)
+
+    def prune(self, days: int, *, dry_run: bool = False) -> int:
+        """Delete read, unstarred posts older than ``days`` that their feed no longer
+        lists (see Store.prune); how many (would) go."""
+        return self.store.prune(utc_now() - timedelta(days=days), dry_run=dry_run)
 
     def _get_poller(self) -> Poller:
         if self._poller is None:

@@ -43,6 +43,7 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_POLL_RUNNING = 75
 EXIT_INTERRUPTED = 130
+PRUNE_DAYS = 90  # `carefeed prune` without --older-than or keep_read_days
 
 
 # --------------------------------------------------------------------------- formatting
@@ -260,6 +261,26 @@ def cmd_remove(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
         dump_json({"removed": feed_json(feed)}, out)
     else:
         out.write(f"removed {line(feed.display_title)} ({line(feed.url)}) and its posts\n")
+    return 0
+
+
+def cmd_prune(app: Carefeed, args: argparse.Namespace, out: TextIO) -> int:
+    """Old read posts out of the cache (what `keep_read_days` does after every poll)."""
+    days = args.older_than
+    if days is None:
+        days = app.settings.keep_read_days or PRUNE_DAYS
+    if days < 1:
+        sys.stderr.write("carefeed: --older-than must be at least 1 (days)\n")
+        return EXIT_USAGE
+    removed = app.prune(days, dry_run=args.dry_run)
+    if args.json:
+        dump_json({"removed": removed, "older_than_days": days, "dry_run": args.dry_run}, out)
+    else:
+        verb = "would remove" if args.dry_run else "removed"
+        out.write(
+            f"{verb} {removed} read post{'s' if removed != 1 else ''} older than {days} days "
+            "that their feeds no longer list (starred posts are kept)\n"
+        )
     return 0
 
 
@@ -751,6 +772,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("url", help="a feed address, or a web page that links to its feed")
     p.add_argument("--tag", action="append", help="file the feed under TAG (repeatable)")
     p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser(
+        "prune",
+        parents=[common, jsonflag],
+        help="delete old read posts that their feeds no longer list",
+    )
+    p.add_argument(
+        "--older-than",
+        type=int,
+        metavar="DAYS",
+        help=f"age in days (default: keep_read_days if set, else {PRUNE_DAYS})",
+    )
+    p.add_argument("--dry-run", action="store_true", help="count them, delete nothing")
+    p.set_defaults(func=cmd_prune)
 
     p = sub.add_parser("remove", parents=[common, jsonflag], help="unsubscribe (posts are deleted)")
     p.add_argument("feed", metavar="URL", help="the feed's URL (or id, or part of its title)")

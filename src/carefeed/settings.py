@@ -42,6 +42,9 @@ class Settings:
     max_defer: int = 7 * 86400  # Retry-After / max-age are honoured up to this
     comment_days: int = 14  # `poll --comments` refreshes posts younger than this…
     comment_budget: int = 100  # …with at most this many comment-feed requests per poll
+    # after each poll, delete read, unstarred posts older than this many days that their
+    # feed no longer lists (`carefeed prune`); 0 keeps every post
+    keep_read_days: int = 0
     # [reader.keys]: (action name, keys) pairs, e.g. ("star", "S"); the reader checks
     # the names and keys when it starts and reports the bad ones
     reader_keys: tuple[tuple[str, str], ...] = ()
@@ -131,7 +134,14 @@ def load_settings(path: Path) -> Settings:
     if not isinstance(limits_table, dict):
         raise SettingsError(f"{path}: [limits] must be a table")
     limits = replace(Limits(), **_coerce(Limits, limits_table, f"{path} [limits]"))
-    top_keys = {"interval", "max_backoff", "max_defer", "comment_days", "comment_budget"}
+    top_keys = {
+        "interval",
+        "max_backoff",
+        "max_defer",
+        "comment_days",
+        "comment_budget",
+        "keep_read_days",
+    }
     top = {k: v for k, v in data.items() if k in top_keys}
     unknown = set(data) - set(top) - {"reader", "filters", "mute"}
     if unknown:

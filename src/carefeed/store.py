@@ -616,6 +616,29 @@ class Store:
                 (feed_id, tag, start + offset),
             )
 
+    # Read, unstarred posts older than a cut-off that their feed no longer lists: its
+    # newest ``last_seen`` is when it was last read in full (every post it listed then got
+    # that time), so an older ``last_seen`` means the post has left the feed and will not
+    # come back as a new unread post. A post other feeds carry as copies stays.
+    _PRUNABLE = """
+        SELECT e.id FROM entries e
+        JOIN (SELECT feed_id, max(last_seen) AS listed FROM entries GROUP BY feed_id) l
+            ON l.feed_id = e.feed_id
+        WHERE e.read = 1 AND e.starred = 0 AND e.sort_time < ? AND e.last_seen < l.listed
+          AND NOT EXISTS (SELECT 1 FROM entries c WHERE c.dup_of = e.id)
+    """
+
+    def prune(self, before: datetime, *, dry_run: bool = False) -> int:
+        """Delete the posts :attr:`_PRUNABLE` names (their comments, topics and search
+        entries go with them); how many there were."""
+        cutoff = to_ts(before)
+        if dry_run:
+            row = self._db.execute(f"SELECT count(*) FROM ({self._PRUNABLE})", (cutoff,))
+            return int(row.fetchone()[0])
+        with self._write() as db:
+            deleted = db.execute(f"DELETE FROM entries WHERE id IN ({self._PRUNABLE})", (cutoff,))
+            return int(deleted.rowcount)
+
     def remove_feed(self, feed_id: int) -> None:
         with self._write() as db:
             # A post this feed shared with others lives on as the oldest remaining copy.
