@@ -619,7 +619,8 @@ class Store:
     # Read, unstarred posts older than a cut-off that their feed no longer lists: its
     # newest ``last_seen`` is when it was last read in full (every post it listed then got
     # that time), so an older ``last_seen`` means the post has left the feed and will not
-    # come back as a new unread post. A post other feeds carry as copies stays.
+    # come back as a new unread post (times are whole seconds: one last seen in the same
+    # second as that read is kept). A post other feeds carry as copies stays.
     _PRUNABLE = """
         SELECT e.id FROM entries e
         JOIN (SELECT feed_id, max(last_seen) AS listed FROM entries GROUP BY feed_id) l
