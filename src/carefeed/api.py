@@ -239,8 +239,6 @@ class Carefeed:
                 due_only=due_only, force=force, feed_ids=feed_ids, fetched=fetched
             ):
                 yield event
-            if self.settings.keep_read_days > 0:
-                self.prune(self.settings.keep_read_days)
 
     def prune(self, days: int, *, dry_run: bool = False) -> int:
         """Delete read, unstarred posts older than ``days`` that their feed no longer

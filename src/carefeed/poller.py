@@ -34,7 +34,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
@@ -79,8 +79,9 @@ _WRITE_BATCH = 16
 
 def _start_parser_process(max_bytes: int, parent_pid: int) -> None:
     """Runs in each parser process: a runaway document hits MemoryError, not the machine,
-    and the process ends by itself when carefeed does (even killed with SIGKILL: a worker
-    blocked on the job queue would otherwise wait forever)."""
+    and the process ends by itself when carefeed does, even killed with SIGKILL. An idle
+    worker would see its job pipe close anyway; one in the middle of a document would not,
+    and with carefeed gone nobody enforces the parse deadline."""
     with suppress(ValueError, OSError):  # a platform without RLIMIT_AS runs uncapped
         resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))
 
@@ -417,10 +418,13 @@ class Poller:
         store: Store | None = getattr(self._local, "store", None)
         return self._store if store is None else store
 
-    def _write_results(self, results: Sequence[_Fetched]) -> list[PollEvent]:
-        """In the poll's writer thread: store finished feeds, in order."""
+    def _open_thread_store(self) -> None:
         if getattr(self._local, "store", None) is None:
             self._local.store = Store.open(self._store.path)
+
+    def _write_results(self, results: Sequence[_Fetched]) -> list[PollEvent]:
+        """In the poll's writer thread: store finished feeds, in order."""
+        self._open_thread_store()
         events = []
         with self.store.batch():
             for result in results:
@@ -428,6 +432,11 @@ class Poller:
                 if event is not None:
                     events.append(event)
         return events
+
+    def _prune_old_read(self) -> None:
+        """In the writer thread, after a poll: ``keep_read_days`` (see Store.prune)."""
+        self._open_thread_store()
+        self.store.prune(utc_now() - timedelta(days=self.settings.keep_read_days))
 
     def _close_thread_store(self) -> None:
         store: Store | None = getattr(self._local, "store", None)
@@ -548,6 +557,10 @@ class Poller:
                         yield event
                 for event in await write(later):
                     yield event
+                if self.settings.keep_read_days > 0:
+                    # in the writer thread: on a big cache the scan takes a fifth of a
+                    # second, which the reader's event loop must not wait for
+                    await loop.run_in_executor(writer, self._prune_old_read)
             finally:
                 for task in list(tasks):
                     task.cancel()
