@@ -36,6 +36,7 @@ from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any, TypeVar
 
 from carefeed.comments import (
@@ -500,9 +501,12 @@ class Poller:
         in_hand = dict(fetched or {})
         now = now or utc_now()
         feeds = self.store.feeds_to_poll(now, due_only=due_only, force=force, feed_ids=feed_ids)
-        feeds = [self._read_again_for_orphans(feed) for feed in feeds]
         if not feeds:
             return
+        if any(feed.orphans_upto is not None for feed in feeds):
+            # a scan of the posts per such feed (~0.1 s on a 100,000-post cache): off the
+            # event loop, with a connection of its own
+            feeds = await asyncio.to_thread(self._read_again_for_orphans, feeds, self._store.path)
         limits = self.settings.limits
         bodies = asyncio.Semaphore(limits.concurrency + 2 * limits.parse_workers)
         # ``unwritten`` bounds the feeds taken up but not yet written, so that parsed posts
@@ -789,12 +793,22 @@ class Poller:
             new_url=ok.new_url,
         )
 
-    def _read_again_for_orphans(self, feed: Feed) -> Feed:
-        """``feed`` without its validators and body hash when it has comments waiting for
-        a post and its site has had a new post since it was read: they may attach now."""
-        if feed.orphans_upto is None or self.store.newest_post_near(feed.url) <= feed.orphans_upto:
-            return feed
-        return replace(feed, etag=None, last_modified=None, body_hash=None)
+    @staticmethod
+    def _read_again_for_orphans(feeds: Sequence[Feed], path: Path) -> list[Feed]:
+        """``feeds``, those with comments waiting for a post whose site has had a new post
+        since they were read without their validators and body hash: the comments may
+        attach now, so the feed is read in full."""
+        store = Store.open(path)
+        try:
+            return [
+                feed
+                if feed.orphans_upto is None
+                or store.newest_post_near(feed.url) <= feed.orphans_upto
+                else replace(feed, etag=None, last_modified=None, body_hash=None)
+                for feed in feeds
+            ]
+        finally:
+            store.close()
 
     @staticmethod
     def _moved_to(outcome: FetchOutcome) -> str | None:
