@@ -30,7 +30,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -146,20 +147,29 @@ async def first_paint(home: Path) -> float:
     return painted[0] - started
 
 
-async def interact(home: Path) -> dict[str, float]:
-    from carefeed.api import Carefeed
+@asynccontextmanager
+async def _settled_reader(api: Any) -> AsyncIterator[tuple[Any, Any, Any]]:
+    """The reader on ``api`` under Textual's pilot at 160×48, its first screen settled:
+    (app, pilot, main screen)."""
     from carefeed.tui.app import CarefeedApp
     from carefeed.tui.screens.main import MainScreen
-    from carefeed.tui.source import View
 
-    figures: dict[str, float] = {}
-    api = Carefeed.open(home)
     app = CarefeedApp(api, clock=lambda: NOW)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
         await app.wait_idle()
         screen = app.screen
         assert isinstance(screen, MainScreen)
+        yield app, pilot, screen
+
+
+async def interact(home: Path) -> dict[str, float]:
+    from carefeed.api import Carefeed
+    from carefeed.tui.source import View
+
+    figures: dict[str, float] = {}
+    api = Carefeed.open(home)
+    async with _settled_reader(api) as (app, pilot, screen):
         entries = screen.entries
 
         cpu: dict[str, float] = {}
@@ -324,18 +334,11 @@ async def relists(home: Path, rounds: int) -> dict[str, list[float]]:
     """Only the filter and search re-lists, ``rounds`` times each (a noisy machine needs
     medians): ms from setting the view to its first page listed."""
     from carefeed.api import Carefeed
-    from carefeed.tui.app import CarefeedApp
-    from carefeed.tui.screens.main import MainScreen
 
     times: dict[str, list[float]] = {}
     api = Carefeed.open(home)
     views = relist_views(api)
-    app = CarefeedApp(api, clock=lambda: NOW)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause()
-        await app.wait_idle()
-        screen = app.screen
-        assert isinstance(screen, MainScreen)
+    async with _settled_reader(api) as (app, pilot, screen):
         entries = screen.entries
         for _ in range(rounds):
             for view, label in views:
